@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { AppError } from '../common/errors/app-error';
+import { User } from '../users/entities/user.entity';
+import { ActiveStatus } from '../users/user.enums';
+import type { AuthUser, JwtClaims } from './auth-user';
+
+export const JWT_ALGORITHM = 'HS256';
+
+/**
+ * Verifies a bearer token (algorithm pinned, exp required and enforced) and re-reads the user,
+ * so a deleted, disabled or re-keyed user (password or role change) is refused at once.
+ *
+ * Not a passport strategy on purpose: passport keeps strategies in a process-wide registry,
+ * so two app instances in one process (tests with different secrets) would share one.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  constructor(
+    private readonly jwt: JwtService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async verify(token: string): Promise<AuthUser> {
+    let claims: JwtClaims;
+    try {
+      claims = await this.jwt.verifyAsync<JwtClaims>(token, {
+        algorithms: [JWT_ALGORITHM],
+        ignoreExpiration: false,
+      });
+    } catch (err) {
+      if ((err as Error).name === 'TokenExpiredError') {
+        throw AppError.unauthorized('The token has expired; sign in again.', 'token_expired');
+      }
+      throw AppError.unauthorized('The token is not valid.', 'invalid_token');
+    }
+    if (
+      typeof claims.exp !== 'number' ||
+      typeof claims.sub !== 'string' ||
+      !isUUID(claims.sub) ||
+      typeof claims.token_version !== 'number'
+    ) {
+      throw AppError.unauthorized('The token is not valid.', 'invalid_token');
+    }
+    const user = await this.dataSource.getRepository(User).findOne({
+      where: { id: claims.sub },
+      select: {
+        id: true,
+        email: true,
+        role: true,
+        organization: true,
+        active: true,
+        tokenVersion: true,
+      },
+    });
+    if (!user || user.tokenVersion !== claims.token_version) {
+      throw AppError.unauthorized('The token is no longer valid; sign in again.', 'invalid_token');
+    }
+    if (user.active !== ActiveStatus.ACTIVE) {
+      throw AppError.unauthorized('This account is not active.', 'account_inactive');
+    }
+    return {
+      id: user.id,
+      email: user.email,
+      role: user.role,
+      organization: user.organization,
+      active: user.active,
+    };
+  }
+}

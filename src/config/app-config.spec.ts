@@ -1,0 +1,67 @@
+import { ConfigError, loadConfig, parseDurationSeconds } from './app-config';
+
+describe('loadConfig', () => {
+  it('applies defaults for local use', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.runMigrationsOnStart).toBe(true);
+    expect(c.jwtExpiresInSeconds).toBe(900);
+    expect(c.bcryptCost).toBe(12);
+    expect(c.jwtSecret.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('reads typed values', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u@h/db',
+      JWT_SECRET: 'x'.repeat(32),
+      JWT_EXPIRES_IN: '1h',
+      DATABASE_SSL: 'true',
+      ADMIN_EMAIL: 'Admin@Example.com',
+      ADMIN_PASSWORD: 'a-long-password',
+    });
+    expect(c.port).toBe(8080);
+    expect(c.runMigrationsOnStart).toBe(false);
+    expect(c.jwtExpiresInSeconds).toBe(3600);
+    expect(c.databaseSsl).toBe(true);
+    expect(c.adminEmail).toBe('admin@example.com');
+  });
+
+  it('stops on bad values with every problem listed', () => {
+    expect(() => loadConfig({ PORT: 'abc', BCRYPT_COST: '40', DATABASE_URL: 'mysql://x' })).toThrow(
+      ConfigError,
+    );
+    try {
+      loadConfig({ PORT: 'abc', BCRYPT_COST: '40', DATABASE_URL: 'mysql://x' });
+    } catch (e) {
+      const problems = (e as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/PORT/);
+      expect(problems).toMatch(/BCRYPT_COST/);
+      expect(problems).toMatch(/DATABASE_URL/);
+    }
+  });
+
+  it('requires a database and a secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL is required/);
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://h/db' })).toThrow(
+      /JWT_SECRET is required/,
+    );
+  });
+
+  it('refuses a short JWT secret and half an admin', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32/);
+    expect(() => loadConfig({ ADMIN_EMAIL: 'a@b.co' })).toThrow(/set together/);
+  });
+});
+
+describe('parseDurationSeconds', () => {
+  it.each([
+    ['900', 900],
+    ['15m', 900],
+    ['2h', 7200],
+    ['1d', 86400],
+  ])('%s -> %d', (input, expected) => {
+    expect(parseDurationSeconds(input)).toBe(expected);
+  });
+});

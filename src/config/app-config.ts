@@ -1,0 +1,197 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+import { randomBytes } from 'node:crypto';
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return value;
+};
+
+const DURATION = /^\d+\s*(s|m|h|d)?$/;
+
+/** Raw environment, validated once at start. Names match the variables. */
+class EnvironmentVariables {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toBool)
+  @IsBoolean()
+  DATABASE_SSL = false;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  DATABASE_STATEMENT_TIMEOUT_MS = 10_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  DATABASE_CONNECT_TIMEOUT_MS = 3_000;
+
+  @IsString()
+  EMBEDDED_PG_DIR = 'data/postgres';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(65535)
+  EMBEDDED_PG_PORT = 5433;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  RUN_MIGRATIONS_ON_START?: boolean;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @Matches(DURATION, { message: 'JWT_EXPIRES_IN must look like 900, 900s, 15m, 1h or 1d' })
+  JWT_EXPIRES_IN = '15m';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(4)
+  @Max(15)
+  BCRYPT_COST = 12;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  LOGIN_MAX_FAILURES = 5;
+
+  @Matches(DURATION, { message: 'LOGIN_LOCK_DURATION must look like 900s, 15m or 1h' })
+  LOGIN_LOCK_DURATION = '15m';
+
+  @IsOptional()
+  @IsEmail()
+  ADMIN_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
+  ADMIN_PASSWORD?: string;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Typed, validated configuration. Injected as a value; never read process.env elsewhere. */
+export class AppConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  port: number;
+  host: string;
+  /** Undefined means: start an embedded PostgreSQL (local use only). */
+  databaseUrl?: string;
+  databaseSsl: boolean;
+  databasePoolSize: number;
+  databaseStatementTimeoutMs: number;
+  databaseConnectTimeoutMs: number;
+  embeddedPgDir: string;
+  embeddedPgPort: number;
+  runMigrationsOnStart: boolean;
+  jwtSecret: string;
+  jwtExpiresInSeconds: number;
+  bcryptCost: number;
+  loginMaxFailures: number;
+  loginLockSeconds: number;
+  adminEmail?: string;
+  adminPassword?: string;
+  logLevel: string;
+}
+
+export function parseDurationSeconds(value: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new Error(`bad duration: ${value}`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return n * { s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings count as unset, as they do in most deployment tools.
+  const raw = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(vars, { skipMissingProperties: false, whitelist: false });
+  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+
+  if (vars.NODE_ENV === 'production') {
+    if (!vars.DATABASE_URL) problems.push('DATABASE_URL is required in production');
+    if (!vars.JWT_SECRET) problems.push('JWT_SECRET is required in production');
+  }
+  if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config = new AppConfig();
+  Object.assign(config, {
+    nodeEnv: vars.NODE_ENV,
+    port: vars.PORT,
+    host: vars.HOST,
+    databaseUrl: vars.DATABASE_URL,
+    databaseSsl: vars.DATABASE_SSL,
+    databasePoolSize: vars.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
+    databaseConnectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
+    embeddedPgDir: vars.EMBEDDED_PG_DIR,
+    embeddedPgPort: vars.EMBEDDED_PG_PORT,
+    // Local runs on the embedded database migrate themselves; deployed tasks never do
+    // (the deploy tool runs migrations in a one-off task first).
+    runMigrationsOnStart: vars.RUN_MIGRATIONS_ON_START ?? !vars.DATABASE_URL,
+    // Outside production a missing secret gets a random one: tokens die with the process.
+    jwtSecret: vars.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    jwtExpiresInSeconds: parseDurationSeconds(vars.JWT_EXPIRES_IN),
+    bcryptCost: vars.BCRYPT_COST,
+    loginMaxFailures: vars.LOGIN_MAX_FAILURES,
+    loginLockSeconds: parseDurationSeconds(vars.LOGIN_LOCK_DURATION),
+    adminEmail: vars.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: vars.ADMIN_PASSWORD,
+    logLevel: vars.LOG_LEVEL,
+  } satisfies AppConfig);
+  return config;
+}

@@ -1,0 +1,86 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { configureApp, createFastifyAdapter } from './app.setup';
+import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { runMigrationsWithLock } from './database/migration-runner';
+import { createLogger } from './common/logging';
+
+const SHUTDOWN_GRACE_MS = 25_000; // ECS kills 30 s after SIGTERM
+
+const logger = createLogger(process.env.LOG_LEVEL || 'info');
+function log(level: 'info' | 'error', msg: string, extra: object = {}): void {
+  logger[level](extra, msg);
+}
+
+async function bootstrap(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log('error', err.message, { problems: err.problems });
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  logger.level = config.logLevel;
+
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.databaseUrl) {
+    log('info', `DATABASE_URL is not set: starting embedded PostgreSQL in ${config.embeddedPgDir}`);
+    embedded = await startEmbeddedPostgres({
+      dir: config.embeddedPgDir,
+      port: config.embeddedPgPort,
+    });
+    config.databaseUrl = embedded.url;
+  }
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    createFastifyAdapter(logger),
+    { bufferLogs: true },
+  );
+  await configureApp(app, logger);
+
+  if (config.runMigrationsOnStart) {
+    await runMigrationsWithLock(app.get(DataSource), { log: (m) => log('info', m) });
+  }
+
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log('info', `${signal} received: finishing in-flight requests`);
+    const force = setTimeout(() => {
+      log('error', 'shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    // app.close() stops accepting connections, waits for in-flight requests, closes the pool.
+    app
+      .close()
+      .then(() => embedded?.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log('error', 'error during shutdown', { err: String(err) });
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  log('info', `portal-api listening on ${config.host}:${config.port}`);
+}
+
+bootstrap().catch((err: unknown) => {
+  log('error', 'failed to start', { err: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

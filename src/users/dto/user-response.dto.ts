@@ -1,0 +1,44 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { User } from '../entities/user.entity';
+import { ActiveStatus, Course, Organization, Role, UserState } from '../user.enums';
+
+/** What leaves the server about a user. Built field by field: a password hash cannot leak. */
+export class UserResponseDto {
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    description: 'null when hidden from a USER caller',
+  })
+  id: string | null;
+  @ApiProperty() name: string;
+  @ApiProperty() email: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) ra: string | null;
+  @ApiProperty({ enum: Role }) role: Role;
+  @ApiPropertyOptional({ enum: Organization, nullable: true }) organization: Organization | null;
+  @ApiPropertyOptional({ enum: Course, nullable: true }) course: Course | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) year: number | null;
+  @ApiProperty({ enum: UserState }) state: UserState;
+  @ApiProperty({ enum: ActiveStatus }) active: ActiveStatus;
+  @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) last_login_at:
+    string | null;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+  @ApiProperty({ format: 'date-time' }) updated_at: string;
+
+  static from(user: User, options: { hideId?: boolean } = {}): UserResponseDto {
+    return {
+      id: options.hideId ? null : user.id,
+      name: user.name,
+      email: user.email,
+      ra: user.ra,
+      role: user.role,
+      organization: user.organization,
+      course: user.course,
+      year: user.year,
+      state: user.state,
+      active: user.active,
+      last_login_at: user.lastLoginAt ? user.lastLoginAt.toISOString() : null,
+      created_at: user.createdAt.toISOString(),
+      updated_at: user.updatedAt.toISOString(),
+    };
+  }
+}
