@@ -65,3 +65,35 @@ describe('parseDurationSeconds', () => {
     expect(parseDurationSeconds(input)).toBe(expected);
   });
 });
+
+describe('Microsoft sign-in settings', () => {
+  it('defaults to the public Graph /me with a 5 s timeout and any domain', () => {
+    const c = loadConfig({});
+    expect(c.graphEndpoint).toBe('https://graph.microsoft.com/v1.0/me');
+    expect(c.graphTimeoutMs).toBe(5000);
+    expect(c.allowedEmailDomains).toEqual([]);
+  });
+
+  it('reads a local endpoint, a timeout and a domain list (trimmed, lower-case, blanks dropped)', () => {
+    const c = loadConfig({
+      GRAPH_ENDPOINT: 'http://127.0.0.1:4010/v1.0/me',
+      GRAPH_TIMEOUT_MS: '300',
+      ALLOWED_EMAIL_DOMAINS: ' Maua.br, ,sub.example.com,',
+    });
+    expect(c.graphEndpoint).toBe('http://127.0.0.1:4010/v1.0/me');
+    expect(c.graphTimeoutMs).toBe(300);
+    expect(c.allowedEmailDomains).toEqual(['maua.br', 'sub.example.com']);
+  });
+
+  it.each([
+    [{ GRAPH_ENDPOINT: 'ftp://graph.example.com/me' }, /GRAPH_ENDPOINT/],
+    [{ GRAPH_ENDPOINT: 'not a url' }, /GRAPH_ENDPOINT/],
+    [{ GRAPH_TIMEOUT_MS: 'soon' }, /GRAPH_TIMEOUT_MS/],
+    [{ GRAPH_TIMEOUT_MS: '10' }, /GRAPH_TIMEOUT_MS/],
+    [{ GRAPH_TIMEOUT_MS: '600000' }, /GRAPH_TIMEOUT_MS/],
+    [{ ALLOWED_EMAIL_DOMAINS: 'maua.br,not a domain' }, /ALLOWED_EMAIL_DOMAINS/],
+    [{ ALLOWED_EMAIL_DOMAINS: '@maua.br' }, /ALLOWED_EMAIL_DOMAINS/],
+  ])('refuses %p', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

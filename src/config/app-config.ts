@@ -2,10 +2,12 @@ import { plainToInstance, Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
   IsEmail,
+  IsFQDN,
   IsIn,
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -23,6 +25,15 @@ const toBool = ({ value }: { value: unknown }): unknown => {
 };
 
 const DURATION = /^\d+\s*(s|m|h|d)?$/;
+
+/** "a.edu, B.org," -> ["a.edu", "b.org"] (blanks dropped). */
+const toDomainList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter((d) => d.length > 0)
+    : value;
 
 /** Raw environment, validated once at start. Names match the variables. */
 class EnvironmentVariables {
@@ -107,6 +118,26 @@ class EnvironmentVariables {
   @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
   ADMIN_PASSWORD?: string;
 
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'GRAPH_ENDPOINT must be an http(s) URL' },
+  )
+  GRAPH_ENDPOINT = 'https://graph.microsoft.com/v1.0/me';
+
+  @Type(() => Number)
+  @IsInt({ message: 'GRAPH_TIMEOUT_MS must be a whole number of milliseconds' })
+  @Min(100)
+  @Max(60_000)
+  GRAPH_TIMEOUT_MS = 5_000;
+
+  @IsOptional()
+  @Transform(toDomainList)
+  @IsFQDN(
+    {},
+    { each: true, message: 'ALLOWED_EMAIL_DOMAINS must be a comma-separated list of domains' },
+  )
+  ALLOWED_EMAIL_DOMAINS?: string[];
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }
@@ -139,6 +170,11 @@ export class AppConfig {
   loginLockSeconds: number;
   adminEmail?: string;
   adminPassword?: string;
+  /** Microsoft Graph "me" URL for POST /auth/microsoft, and how long to wait for it. */
+  graphEndpoint: string;
+  graphTimeoutMs: number;
+  /** Lower-case domains allowed to sign in with Microsoft; empty means any. */
+  allowedEmailDomains: string[];
   logLevel: string;
 }
 
@@ -191,6 +227,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     loginLockSeconds: parseDurationSeconds(vars.LOGIN_LOCK_DURATION),
     adminEmail: vars.ADMIN_EMAIL?.toLowerCase(),
     adminPassword: vars.ADMIN_PASSWORD,
+    graphEndpoint: vars.GRAPH_ENDPOINT,
+    graphTimeoutMs: vars.GRAPH_TIMEOUT_MS,
+    allowedEmailDomains: vars.ALLOWED_EMAIL_DOMAINS ?? [],
     logLevel: vars.LOG_LEVEL,
   } satisfies AppConfig);
   return config;
