@@ -5,6 +5,11 @@ import { AppConfig } from '../config/app-config';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RolesGuard } from './guards/roles.guard';
 import { AccessTokenVerifier, JWT_ALGORITHM } from './access-token.verifier';
+import { AdminBootstrapService } from './admin-bootstrap.service';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { LoginLockout } from './login-lockout.service';
+import { MicrosoftGraphClient } from './microsoft-graph.client';
 import { PasswordHasher } from './password-hasher';
 import { TokenService } from './token.service';
 
@@ -19,10 +24,15 @@ import { TokenService } from './token.service';
       }),
     }),
   ],
+  controllers: [AuthController],
   providers: [
     AccessTokenVerifier,
     TokenService,
     PasswordHasher,
+    AuthService,
+    LoginLockout,
+    MicrosoftGraphClient,
+    AdminBootstrapService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
