@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BookingRequestsModule } from './booking-requests/booking-requests.module';
 import { CommonModule } from './common/common.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -26,6 +27,7 @@ export class AppModule {
         UsersModule,
         ScheduleModule.forRoot(),
         WarningsModule,
+        BookingRequestsModule,
       ],
     };
   }
