@@ -1,12 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BookingRequestsModule } from './booking-requests/booking-requests.module';
 import { CommonModule } from './common/common.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { UsersModule } from './users/users.module';
+import { WarningsModule } from './warnings/warnings.module';
 
 @Module({})
 export class AppModule {
@@ -22,6 +25,9 @@ export class AppModule {
         AuthModule,
         HealthModule,
         UsersModule,
+        ScheduleModule.forRoot(),
+        WarningsModule,
+        BookingRequestsModule,
       ],
     };
   }

@@ -97,3 +97,21 @@ describe('Microsoft sign-in settings', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe('warnings purge settings', () => {
+  it('purges every 5 minutes, except in tests unless asked', () => {
+    expect(loadConfig({}).warningsPurgeEnabled).toBe(true);
+    expect(loadConfig({}).warningsPurgeCron).toBe('*/5 * * * *');
+    expect(loadConfig({ NODE_ENV: 'test' }).warningsPurgeEnabled).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'test', WARNINGS_PURGE_ENABLED: 'true' }).warningsPurgeEnabled,
+    ).toBe(true);
+    expect(loadConfig({ WARNINGS_PURGE_ENABLED: 'false' }).warningsPurgeEnabled).toBe(false);
+  });
+
+  it('refuses a bad cron expression', () => {
+    expect(() => loadConfig({ WARNINGS_PURGE_CRON: 'every five minutes' })).toThrow(
+      /WARNINGS_PURGE_CRON/,
+    );
+  });
+});

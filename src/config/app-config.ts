@@ -14,6 +14,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { validateCronExpression } from 'cron';
 import { randomBytes } from 'node:crypto';
 
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -140,6 +141,14 @@ class EnvironmentVariables {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  WARNINGS_PURGE_ENABLED?: boolean;
+
+  @IsString()
+  WARNINGS_PURGE_CRON = '*/5 * * * *';
 }
 
 export class ConfigError extends Error {
@@ -176,6 +185,9 @@ export class AppConfig {
   /** Lower-case domains allowed to sign in with Microsoft; empty means any. */
   allowedEmailDomains: string[];
   logLevel: string;
+  /** Run the expired-warnings purge on a schedule in this process (off by default in tests). */
+  warningsPurgeEnabled: boolean;
+  warningsPurgeCron: string;
 }
 
 export function parseDurationSeconds(value: string): number {
@@ -201,6 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (!validateCronExpression(vars.WARNINGS_PURGE_CRON).valid) {
+    problems.push('WARNINGS_PURGE_CRON must be a cron expression, e.g. */5 * * * *');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -231,6 +246,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     graphTimeoutMs: vars.GRAPH_TIMEOUT_MS,
     allowedEmailDomains: vars.ALLOWED_EMAIL_DOMAINS ?? [],
     logLevel: vars.LOG_LEVEL,
+    // Tests run the purge themselves; every other process purges on the schedule.
+    warningsPurgeEnabled: vars.WARNINGS_PURGE_ENABLED ?? vars.NODE_ENV !== 'test',
+    warningsPurgeCron: vars.WARNINGS_PURGE_CRON,
   } satisfies AppConfig);
   return config;
 }
