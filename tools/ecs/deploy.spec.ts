@@ -501,6 +501,20 @@ describe('deploy: the rollout goes wrong', () => {
     expect(err.exitCode).toBe(ExitCode.ROLLED_BACK);
   });
 
+  it('waits while DescribeServices still shows the service as before the update', async () => {
+    ecs
+      .on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service()] })
+      .resolvesOnce({ services: [service()] }) // not caught up yet: no rollback
+      .resolves({
+        services: [
+          serviceAfterUpdate(newDeployment({ rolloutState: 'COMPLETED', runningCount: 2 })),
+        ],
+      });
+    await expect(run()).resolves.toEqual({ taskDefinitionArn: tdArn(42) });
+    expect(ecs.commandCalls(DescribeServicesCommand)).toHaveLength(3);
+  });
+
   it('another deployment replaces this one (exit 4)', async () => {
     ecs
       .on(DescribeServicesCommand)

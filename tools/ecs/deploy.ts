@@ -136,6 +136,7 @@ export async function deploy(opts: DeployOptions, deps: EcsDeps): Promise<Deploy
       deploymentId: deploymentFor(updated.service, newArn),
       taskDefinitionArn: newArn,
       previousTaskDefinitionArn: svc.taskDefinition,
+      previousPrimaryId: svc.deployments?.find((d) => d.status === 'PRIMARY')?.id,
       knownEventIds: (svc.events ?? []).map((e) => e.id!).filter(Boolean),
     },
     out,

@@ -8,6 +8,8 @@ export interface Rollout {
   deploymentId?: string;
   taskDefinitionArn: string;
   previousTaskDefinitionArn?: string;
+  /** The PRIMARY deployment before the update: while it is still primary, ECS has not caught up. */
+  previousPrimaryId?: string;
   /** Service events already seen before the update (not printed again). */
   knownEventIds?: string[];
 }
@@ -84,7 +86,10 @@ export async function waitForRollout(
       lastProgress = p;
     }
 
-    if (primary && primary.taskDefinition !== newTd) {
+    // Right after UpdateService, DescribeServices may still show the old primary (eventual
+    // consistency): that is no rollback, only a view that has not caught up yet.
+    const stale = primary !== undefined && primary.id === rollout.previousPrimaryId;
+    if (primary && primary.taskDefinition !== newTd && !stale) {
       const reason = ours?.rolloutStateReason ? `: ${ours.rolloutStateReason}` : '';
       const rollback = svc.deploymentConfiguration?.deploymentCircuitBreaker?.rollback === true;
       if (
