@@ -196,7 +196,7 @@ function printPlan(
     `               circuit breaker ${breaker?.enable ? 'on' : 'OFF'}, ` +
       `rollback ${breaker?.rollback ? 'on' : 'OFF'}`,
   );
-  out(`  every wait ends within ${opts.timeoutSeconds} s in all`);
+  out(`  all waits together: at most ${opts.timeoutSeconds} s`);
   if (!breaker?.enable) {
     out(
       'warning: the deployment circuit breaker is off: a failing deployment is not stopped by ' +
