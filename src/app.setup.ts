@@ -2,13 +2,15 @@ import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { LogController } from 'fastify';
+import { LogController, type FastifyError, type FastifyReply } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { NestPinoLogger } from './common/logging';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { problem, ProblemDetailsFilter, toProblem } from './common/filters/problem-details.filter';
+import { createJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/pipes/validation.pipe';
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
@@ -30,8 +32,41 @@ export function createFastifyAdapter(logger: Logger): FastifyAdapter {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     trustProxy: true,
-    return503OnClosing: true,
+    // configureApp answers requests that arrive during shutdown (503 problem+json); fastify's own
+    // answer would be a plain JSON body.
+    return503OnClosing: false,
+    // A URL fastify cannot decode (/%FF) or an over-long path parameter: a problem, like the rest.
+    frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) => {
+      const { body } = toProblem(error);
+      void reply.status(body.status).type('application/problem+json').send(body);
+    },
+    clientErrorHandler: writeClientErrorProblem,
   });
+}
+
+/**
+ * Bytes that are not valid HTTP (a broken header, headers over 16 KB) never reach a route; Node
+ * asks fastify what to write before it drops the connection. Answer with a problem too.
+ */
+export function writeClientErrorProblem(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let detail = 'The request is not valid HTTP.';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    detail = 'The request line and headers are too large.';
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    detail = 'The request did not arrive in time.';
+  }
+  const body = JSON.stringify(problem(status, detail));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** Everything main.ts and the tests share: pipes, filters, headers, docs, uploads. */
@@ -41,11 +76,32 @@ export async function configureApp(app: NestFastifyApplication, logger: Logger):
   app.useGlobalFilters(new ProblemDetailsFilter());
 
   const fastify = app.getHttpAdapter().getInstance();
+  app.useBodyParser('application/json', {}, createJsonBodyParser(fastify));
   fastify.addHook('onRequest', (req, reply, done) => {
     // The logger middleware reads the id from the header; the client gets it back.
     req.raw.headers['x-request-id'] = req.id;
     void reply.header('x-request-id', req.id);
     done();
+  });
+  // Shutdown (app.close() on SIGTERM) stops the listener and waits for open connections. A
+  // response finished meanwhile says `Connection: close`, so a keep-alive client (the load
+  // balancer) lets go instead of holding the process up to keepAliveTimeout; a request still
+  // arriving on such a connection is answered 503 problem+json.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) return done();
+    void reply
+      .status(503)
+      .type('application/problem+json')
+      .send(problem(503, 'The server is shutting down; try again.', 'shutting_down'));
+  });
+  fastify.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     // /ping is polled every few seconds by the load balancer; keep it out of the logs.

@@ -1,11 +1,27 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, stdTimeFunctions, type Logger, type LoggerOptions } from 'pino';
+import {
+  pino,
+  stdTimeFunctions,
+  type DestinationStream,
+  type Logger,
+  type LoggerOptions,
+} from 'pino';
+
+/**
+ * pino's error serializer copies every own property; a TypeORM QueryFailedError carries the
+ * query's `parameters` (emails, password hashes). The SQL text stays, the values do not.
+ */
+export function serializeError(err: Error): Record<string, unknown> {
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  delete out.parameters;
+  return out;
+}
 
 /**
  * One JSON line shape for every log line: ISO time, level as a word, no credentials.
  * Fastify logs each request with its id (x-request-id); Nest's own logs go through NestPinoLogger.
  */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level,
     timestamp: stdTimeFunctions.isoTime,
@@ -31,10 +47,10 @@ export function createLogger(level: string): Logger {
         url: req.url,
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      err: pino.stdSerializers.err,
+      err: serializeError,
     },
   };
-  return pino(options);
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's LoggerService on top of the same pino instance. */

@@ -18,6 +18,9 @@ import { AppConfig } from '../config/app-config';
             statementTimeoutMs: config.databaseStatementTimeoutMs,
             connectTimeoutMs: config.databaseConnectTimeoutMs,
           }),
+          // TypeORM's own logger prints failed queries with their parameters as plain text; the
+          // problem filter logs them as JSON lines (without the parameters) instead.
+          logging: false,
           // Ride out a database that is still starting; then fail so ECS replaces the task.
           retryAttempts: 5,
           retryDelay: 2000,

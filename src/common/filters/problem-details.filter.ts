@@ -25,11 +25,14 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -41,10 +44,13 @@ const CODES: Record<number, string> = {
   404: 'not_found',
   405: 'method_not_allowed',
   406: 'not_acceptable',
+  408: 'request_timeout',
   409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
+  431: 'request_header_fields_too_large',
   500: 'internal',
   503: 'service_unavailable',
 };
@@ -59,7 +65,12 @@ const CONNECTION_ERRNOS = new Set([
   'ENOTFOUND',
 ]);
 
-function problem(status: number, detail: string, code?: string, errors?: FieldError[]) {
+export function problem(
+  status: number,
+  detail: string,
+  code?: string,
+  errors?: FieldError[],
+): ProblemDetails {
   const body: ProblemDetails = {
     type: PROBLEM_TYPE_PREFIX + (code ?? CODES[status] ?? 'error'),
     title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
@@ -70,8 +81,15 @@ function problem(status: number, detail: string, code?: string, errors?: FieldEr
   return body;
 }
 
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown; driverError?: { code?: unknown } };
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as {
+    code?: unknown;
+    message?: unknown;
+    statusCode?: unknown;
+    driverError?: { code?: unknown };
+  };
+  // A client that hangs up mid-request is an ECONNRESET too, but with an HTTP 4xx status.
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return false;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const driverCode = typeof e?.driverError?.code === 'string' ? e.driverError.code : undefined;
   if (code && (UNAVAILABLE_SQLSTATES.has(code) || CONNECTION_ERRNOS.has(code))) return true;
