@@ -21,6 +21,8 @@ const transformIgnorePatterns = [];
 module.exports = {
   // e2e tests share one database and truncate it between tests: run files one at a time.
   maxWorkers: 1,
+  // A global option (ignored inside projects): e2e tests start apps and talk to PostgreSQL.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'unit',
@@ -41,7 +43,6 @@ module.exports = {
       setupFiles: ['reflect-metadata'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 30000,
     },
   ],
 };

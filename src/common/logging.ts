@@ -53,35 +53,46 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Nest's LoggerService on top of the same pino instance. */
+/**
+ * Nest's LoggerService on top of the same pino instance. Nest calls it as
+ * (message, ...params, context): an object message becomes the log fields and a string param
+ * its text; for error(), a string param that looks like a stack trace is kept as `stack`.
+ */
 export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
-  log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
   }
-  error(message: unknown, traceOrContext?: string, context?: string): void {
-    this.write('error', message, context ?? traceOrContext);
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
   }
-  warn(message: unknown, context?: string): void {
-    this.write('warn', message, context);
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
   }
-  debug(message: unknown, context?: string): void {
-    this.write('debug', message, context);
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
   }
-  verbose(message: unknown, context?: string): void {
-    this.write('trace', message, context);
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
   }
-  fatal(message: unknown, context?: string): void {
-    this.write('fatal', message, context);
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
   }
 
-  private write(level: pino.Level, message: unknown, context?: string): void {
-    if (typeof message === 'object' && message !== null) {
-      const { msg, ...rest } = message as { msg?: string };
-      this.logger[level]({ context, ...rest }, msg);
+  private write(level: pino.Level, message: unknown, params: unknown[]): void {
+    const strings = params.filter((p): p is string => typeof p === 'string');
+    const context = strings.length > 0 ? strings[strings.length - 1] : undefined;
+    const rest = strings.slice(0, -1);
+    const stack = rest.find((p) => p.includes('\n    at '));
+    const text = rest.find((p) => p !== stack);
+    if (typeof message === 'object' && message !== null && !(message instanceof Error)) {
+      const { msg, ...fields } = message as { msg?: string };
+      this.logger[level]({ context, ...fields, ...(stack ? { stack } : {}) }, text ?? msg);
+    } else if (message instanceof Error) {
+      this.logger[level]({ context, err: message }, text ?? message.message);
     } else {
-      this.logger[level]({ context }, String(message));
+      this.logger[level]({ context, ...(stack ? { stack } : {}) }, String(message));
     }
   }
 }

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
@@ -29,6 +31,7 @@ const TIME_LIMIT_MS = Math.max(3000, Math.floor(BUDGET_MS / (ops.length + 1)));
 
 describe('property-based bad input against every route in /docs-json', () => {
   let app: AppProcess;
+  let graph: Server;
   let ctx: FuzzContext;
   let admin: DbUser;
   const seen = new Map<string, number>();
@@ -73,12 +76,25 @@ describe('property-based bad input against every route in /docs-json', () => {
         'bearer\t' + signToken(user),
       ],
     };
-    app = await AppProcess.start({ DATABASE_URL: url, LOG_LEVEL: 'warn' });
+    // A stand-in for Microsoft Graph that refuses every token, as the real one does for
+    // random strings (there is no internet here; an unreachable Graph is a 503 by design).
+    graph = createServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"InvalidAuthenticationToken"}}');
+    });
+    await new Promise<void>((resolve) => graph.listen(0, '127.0.0.1', resolve));
+    const graphPort = (graph.address() as AddressInfo).port;
+    app = await AppProcess.start({
+      DATABASE_URL: url,
+      LOG_LEVEL: 'warn',
+      GRAPH_ENDPOINT: `http://127.0.0.1:${graphPort}/v1.0/me`,
+    });
   });
 
   afterAll(async () => {
     if (process.env.RELIABILITY_VERBOSE) console.log(Object.fromEntries(seen));
     await app?.kill();
+    await new Promise((resolve) => graph?.close(resolve));
   });
 
   async function check(spec: RequestSpec): Promise<void> {

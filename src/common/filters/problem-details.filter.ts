@@ -161,8 +161,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { body, headers } = toProblem(exception);
     if (body.status >= 500) {
-      // Only 5xx are logged: they are ours to fix (or the database's).
-      this.logger.error({ err: exception, status: body.status }, body.detail);
+      // Only 5xx are logged. A deliberate AppError (a dependency we know is down) is a warning
+      // with its code; anything else is a bug or an outage and gets the full error.
+      if (exception instanceof AppError) {
+        this.logger.warn({ code: exception.code, status: body.status }, body.detail);
+      } else {
+        this.logger.error({ err: exception, status: body.status }, body.detail);
+      }
     }
     if (reply.sent) return;
     if (headers) void reply.headers(headers);
