@@ -143,7 +143,12 @@ describe('users', () => {
         year: 3,
         active: ActiveStatus.FREEZED,
       });
-      await plain(Organization.DEV, { name: 'Other', ra: '22.00000-1', course: Course.ECM, year: 1 });
+      await plain(Organization.DEV, {
+        name: 'Other',
+        ra: '22.00000-1',
+        course: Course.ECM,
+        year: 1,
+      });
       await president(Organization.NAWAT);
 
       const only = async (query: string, expected: string[]) => {
