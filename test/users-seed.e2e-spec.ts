@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../ormconfig';
 import { User } from '../src/users/entities/user.entity';
 import { SEED_USERS, seedMockUsers } from '../src/users/user-seeder';
+import { UserState } from '../src/users/user.enums';
 import { testDatabaseUrl } from './setup/test-database';
 import { truncateAll } from './utils/db';
 
@@ -68,7 +69,7 @@ describe('mock users seed', () => {
         'USER NAWAT ACTIVE',
       ].sort(),
     );
-    expect(rows.every((u) => u.state === 'APPROVED' && u.passwordHash === hash)).toBe(true);
+    expect(rows.every((u) => u.state === UserState.APPROVED && u.passwordHash === hash)).toBe(true);
 
     const again = await seedMockUsers(ds, await bcrypt.hash('another-password', 4));
     expect(again.created).toEqual([]);
