@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import * as ExcelJS from 'exceljs';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import type { ExportFormat } from './dto/export-query.dto';
@@ -154,7 +154,7 @@ function xlsxStream(pages: AsyncGenerator<ExportRow[]>): Readable {
     sheet.addRow([...EXPORT_COLUMNS]).commit();
     for await (const page of pages) {
       for (const row of page) sheet.addRow(values(row)).commit();
-      if (out.writableNeedDrain) await drainedOrClosed(out);
+      await caughtUp(sheet, out);
       if (out.destroyed) return; // the client went away
     }
     sheet.commit();
@@ -164,7 +164,32 @@ function xlsxStream(pages: AsyncGenerator<ExportRow[]>): Readable {
   return out;
 }
 
-function drainedOrClosed(stream: PassThrough): Promise<void> {
+type LegacyWritable = Writable & { _writableState?: { needDrain?: boolean } };
+
+/**
+ * Waits until the zip has taken what was written and the client has taken the zip.
+ * exceljs 4.4 (unmaintained) writes each worksheet into a StreamBuf that pushes into the
+ * archiver's input stream ignoring its backpressure; as deflate is slower than the database,
+ * rows would pile up in memory. That input stream is reached through the StreamBuf's `pipes`
+ * (a readable-stream PassThrough: `_writableState`); if exceljs ever changes that shape, only
+ * the client's backpressure remains. Measured in docs/benchmarks.md.
+ */
+async function caughtUp(sheet: ExcelJS.Worksheet, out: PassThrough): Promise<void> {
+  const buffer = (sheet as unknown as { stream?: { pipes?: LegacyWritable[] } }).stream;
+  for (;;) {
+    if (out.destroyed) return;
+    const zipInput = buffer?.pipes?.[0];
+    if (zipInput?._writableState?.needDrain && !zipInput.destroyed) {
+      await drainedOrClosed(zipInput);
+    } else if (out.writableNeedDrain) {
+      await drainedOrClosed(out);
+    } else {
+      return;
+    }
+  }
+}
+
+function drainedOrClosed(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       stream.off('drain', done);

@@ -173,23 +173,31 @@ export async function* xlsxRows(source: Readable): AsyncGenerator<SourceRow> {
   if (first) throw new UnsupportedFileError('The XLSX file has no worksheet.');
 }
 
-/** Iterates `inner`, but throws as soon as `source` emits an error (instead of hanging). */
+/**
+ * Iterates `inner`, but throws as soon as `source` emits an error (instead of hanging).
+ * Each step races a fresh promise, so nothing piles up on a promise that never settles.
+ */
 async function* failOnError<T>(inner: AsyncIterable<T>, source: Readable): AsyncGenerator<T> {
-  let fail: (err: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_resolve, reject) => {
-    fail = reject;
-  });
-  failed.catch(() => undefined);
-  if (source.errored) fail(source.errored);
-  source.on('error', fail);
+  let failure: Error | undefined = source.errored ?? undefined;
+  let rejectStep: ((err: unknown) => void) | undefined;
+  const onError = (err: Error): void => {
+    failure = err;
+    rejectStep?.(err);
+  };
+  source.on('error', onError);
   try {
     const iterator = inner[Symbol.asyncIterator]();
     for (;;) {
-      const next = await Promise.race([iterator.next(), failed]);
+      if (failure !== undefined) throw failure;
+      const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
+        rejectStep = reject;
+        iterator.next().then(resolve, reject);
+      });
+      rejectStep = undefined;
       if (next.done) return;
       yield next.value;
     }
   } finally {
-    source.off('error', fail);
+    source.off('error', onError);
   }
 }
