@@ -181,7 +181,8 @@ async function main(): Promise<void> {
       );
     }
 
-    const have = Number((await sql.query(`SELECT count(*) AS n FROM users`)).rows[0].n);
+    const counted = await sql.query<{ n: string }>('SELECT count(*) AS n FROM users');
+    const have = Number(counted.rows[0].n);
     const missing = Math.max(0, EXPORT_ROWS - have);
     await sql.query(
       `INSERT INTO users (name, email, role, organization, state, year)
