@@ -1,9 +1,12 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import * as ExcelJS from 'exceljs';
+import { PassThrough } from 'node:stream';
 import request from 'supertest';
 import { AuditLogEntry } from '../src/audit/entities/audit-log.entity';
+import { AppError } from '../src/common/errors/app-error';
 import { User } from '../src/users/entities/user.entity';
 import { EXPORT_PAGE_SIZE } from '../src/users/user-export.service';
+import { UserImportService } from '../src/users/user-import.service';
 import { Organization, Role } from '../src/users/user.enums';
 import { truncateAll } from './utils/db';
 import { bearer, createUser, UserOverrides } from './utils/factories';
@@ -419,6 +422,39 @@ describe('users import and export', () => {
         .getRepository(AuditLogEntry)
         .count({ where: { action: 'user.import' } });
       expect(batches).toBe(3);
+    });
+    it('stops at the upload size limit with a 413 that says what was already created', async () => {
+      const caller = await adm();
+      const file = new PassThrough();
+      const importing = t.app.get(UserImportService).import(
+        {
+          id: caller.id,
+          email: caller.email,
+          role: Role.ADM,
+          organization: null,
+          active: caller.active,
+        },
+        { stream: file, filename: 'big.csv', mimetype: 'text/csv' },
+      );
+      file.write('name,email,role,organization,state\n');
+      for (let i = 0; i < 2500; i++)
+        file.write(`User ${i},big${i}@example.com,USER,DEV,APPROVED\n`);
+      // Once the first batch is in, do what busboy does at the multipart fileSize limit.
+      const users = t.dataSource.getRepository(User);
+      for (let i = 0; i < 200 && (await users.count()) < 2001; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      file.emit('limit');
+      file.end();
+
+      const err = await importing.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({ status: 413, code: 'import_file_too_large' });
+      expect((err as AppError).detail).toMatch(/2000 user\(s\) from earlier rows were created/);
+      expect(await t.dataSource.getRepository(User).count()).toBe(2001);
     });
   });
 

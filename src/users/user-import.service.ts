@@ -78,7 +78,7 @@ export class UserImportService {
     }
 
     // Past the upload limit busboy would quietly truncate the file: stop instead.
-    upload.stream.once('limit', () => stream.destroy(new FileTooLargeError()));
+    upload.stream.once('limit', () => upload.stream.destroy(new FileTooLargeError()));
 
     const run = new ImportRun(this.dataSource, this.audit, actor, upload.filename);
     try {
