@@ -29,6 +29,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
+import { MAX_UPLOAD_BYTES } from '../app.setup';
 import { AppError } from '../common/errors/app-error';
 import { UuidParam } from '../common/pipes/uuid.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
@@ -42,6 +43,9 @@ import { UserExportService } from './user-export.service';
 import { UserImportService } from './user-import.service';
 import { Role } from './user.enums';
 import { UsersService } from './users.service';
+
+/** Room for the multipart boundaries and part headers around the file. */
+const MULTIPART_ENVELOPE_BYTES = 64 * 1024;
 
 // Static paths (me, export, import) are declared before /:id; the router also prefers them.
 @ApiTags('users')
@@ -114,6 +118,16 @@ export class UsersController {
         'Send the file as multipart/form-data.',
         undefined,
         'multipart_required',
+      );
+    }
+    // Refuse an upload that is plainly too big before importing part of it.
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > MAX_UPLOAD_BYTES + MULTIPART_ENVELOPE_BYTES) {
+      throw new AppError(
+        413,
+        'import_file_too_large',
+        'Payload Too Large',
+        `The file may be at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB.`,
       );
     }
     const part = await req.file();
