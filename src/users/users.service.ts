@@ -1,17 +1,280 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { AuditService } from '../audit/audit.service';
+import type { AuthUser } from '../auth/auth-user';
+import { PasswordHasher } from '../auth/password-hasher';
+import type { Page } from '../common/dto/page.dto';
 import { AppError } from '../common/errors/app-error';
+import type { CreateUserDto } from './dto/create-user.dto';
+import type { ListUsersQueryDto } from './dto/list-users-query.dto';
+import type { UpdateUserDto } from './dto/update-user.dto';
+import { UserResponseDto } from './dto/user-response.dto';
 import { User } from './entities/user.entity';
+import {
+  bumpsTokenVersion,
+  canView,
+  checkCreate,
+  checkDelete,
+  checkUpdate,
+  Denial,
+  hidesIdOf,
+  UserChanges,
+} from './user-permissions';
+import { ActiveStatus, Role, UserState } from './user.enums';
+
+/** Serializes the "is another ACTIVE ADM left?" check across requests and replicas. */
+const LAST_ADMIN_LOCK_KEY = 7_346_221_902;
+
+const UPDATABLE = [
+  'name',
+  'role',
+  'organization',
+  'course',
+  'year',
+  'ra',
+  'state',
+  'active',
+] as const satisfies ReadonlyArray<keyof UpdateUserDto & keyof User>;
+
+/** `%`, `_` and `\` match literally inside ILIKE. */
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function forbidden(denial: Denial): AppError {
+  return AppError.forbidden(denial.detail, denial.code);
+}
+
+function emailTaken(): AppError {
+  return AppError.conflict('A user with that email already exists.', 'user_email_taken');
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (
+    err instanceof QueryFailedError &&
+    (err.driverError as { code?: string } | undefined)?.code === '23505'
+  );
+}
+
+/** The audit snapshot of a user: the public fields, never the password hash. */
+function snapshot(user: User): object {
+  return { ...UserResponseDto.from(user) };
+}
 
 @Injectable()
 export class UsersService {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly audit: AuditService,
+  ) {}
 
   /** The id must already be a validated UUID (see UuidParam). */
   async getById(id: string): Promise<User> {
     const user = await this.users.findOne({ where: { id } });
     if (!user) throw AppError.notFound('No user with that id.', 'user_not_found');
     return user;
+  }
+
+  /** GET /users/:id: a user the caller may not act on is answered like an unknown one. */
+  async getVisible(actor: AuthUser, id: string): Promise<User> {
+    const user = await this.users.findOne({ where: { id } });
+    if (!user || !canView(actor, user)) {
+      throw AppError.notFound('No user with that id.', 'user_not_found');
+    }
+    return user;
+  }
+
+  /** GET /users: filtered, sorted by name case-insensitively (then id), with the total. */
+  async list(actor: AuthUser, query: ListUsersQueryDto): Promise<Page<UserResponseDto>> {
+    const qb = this.users.createQueryBuilder('u');
+    if (query.name) {
+      qb.andWhere(`u.name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(query.name)}%` });
+    }
+    if (query.ra) {
+      // 21.01234-5 and 21012345 are the same student number.
+      qb.andWhere(`regexp_replace(u.ra, '[^0-9]', '', 'g') = :ra`, {
+        ra: query.ra.replace(/\D/g, ''),
+      });
+    }
+    if (query.state !== undefined) qb.andWhere('u.state = :state', { state: query.state });
+    if (query.role !== undefined) qb.andWhere('u.role = :role', { role: query.role });
+    if (query.active !== undefined) qb.andWhere('u.active = :active', { active: query.active });
+    if (query.course !== undefined) qb.andWhere('u.course = :course', { course: query.course });
+    if (query.year !== undefined) qb.andWhere('u.year = :year', { year: query.year });
+    if (query.organization !== undefined) {
+      qb.andWhere('u.organization = :organization', { organization: query.organization });
+    }
+    const [items, total] = await Promise.all([
+      qb
+        .clone()
+        .orderBy('lower(u.name)', 'ASC')
+        .addOrderBy('u.id', 'ASC')
+        .limit(query.limit)
+        .offset(query.offset)
+        .getMany(),
+      qb.getCount(),
+    ]);
+    return {
+      items: items.map((u) => UserResponseDto.from(u, { hideId: hidesIdOf(actor, u) })),
+      total,
+      limit: query.limit,
+      offset: query.offset,
+    };
+  }
+
+  /** POST /users. A PRESIDENT's user lands in the PRESIDENT's organization unless given. */
+  async create(actor: AuthUser, dto: CreateUserDto): Promise<User> {
+    const organization =
+      dto.organization !== undefined
+        ? dto.organization
+        : actor.role === Role.PRESIDENT
+          ? actor.organization
+          : null;
+    const denial = checkCreate(actor, { role: dto.role, organization });
+    if (denial) throw forbidden(denial);
+
+    const passwordHash = dto.password ? await this.hasher.hash(dto.password) : null;
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        if (await manager.exists(User, { where: { email: dto.email } })) throw emailTaken();
+        const user = manager.create(User, {
+          name: dto.name,
+          email: dto.email,
+          role: dto.role,
+          organization,
+          course: dto.course ?? null,
+          year: dto.year ?? null,
+          ra: dto.ra ?? null,
+          state: dto.state ?? UserState.PENDING,
+          active: dto.active ?? ActiveStatus.ACTIVE,
+          passwordHash,
+        });
+        await manager.insert(User, user);
+        const created = await manager.findOneOrFail(User, { where: { id: user.id } });
+        await this.audit.record(
+          {
+            actor: { id: actor.id, email: actor.email },
+            action: 'user.create',
+            targetType: 'user',
+            targetId: created.id,
+            before: null,
+            after: { ...snapshot(created), password_set: passwordHash !== null },
+          },
+          manager,
+        );
+        return created;
+      });
+    } catch (err) {
+      // Two requests for the same email at once: the unique index decides.
+      if (isUniqueViolation(err)) throw emailTaken();
+      throw err;
+    }
+  }
+
+  /** PATCH /users/:id. Only the fields whose value changes are checked against the rules. */
+  async update(actor: AuthUser, id: string, dto: UpdateUserDto): Promise<User> {
+    return this.dataSource.transaction(async (manager) => {
+      const target = await this.lockUser(manager, id);
+      const changes: UserChanges = {};
+      const set: QueryDeepPartialEntity<User> = {};
+      for (const field of UPDATABLE) {
+        const value = dto[field];
+        if (value !== undefined && value !== target[field]) {
+          (changes as Record<string, unknown>)[field] = value;
+          (set as Record<string, unknown>)[field] = value;
+        }
+      }
+      if (dto.password !== undefined) changes.password = dto.password;
+
+      const denial = checkUpdate(actor, target, changes);
+      if (denial) throw forbidden(denial);
+      if (Object.keys(changes).length === 0) return target;
+
+      const deactivates =
+        changes.active !== undefined &&
+        changes.active !== ActiveStatus.ACTIVE &&
+        target.active === ActiveStatus.ACTIVE;
+      if (target.role === Role.ADM && deactivates) {
+        await this.ensureAnotherActiveAdmin(manager, target.id);
+      }
+      if (changes.password !== undefined) {
+        set.passwordHash = await this.hasher.hash(changes.password);
+        // A new password set by an ADM also lifts a login lockout.
+        set.failedLoginCount = 0;
+        set.lockedUntil = null;
+      }
+      if (bumpsTokenVersion(changes)) set.tokenVersion = () => 'token_version + 1';
+
+      await manager.update(User, { id: target.id }, set);
+      const updated = await manager.findOneOrFail(User, { where: { id: target.id } });
+      await this.audit.record(
+        {
+          actor: { id: actor.id, email: actor.email },
+          action: 'user.update',
+          targetType: 'user',
+          targetId: target.id,
+          before: snapshot(target),
+          after: { ...snapshot(updated), password_changed: changes.password !== undefined },
+        },
+        manager,
+      );
+      return updated;
+    });
+  }
+
+  /** DELETE /users/:id. The last ACTIVE ADM cannot be deleted (not even by itself). */
+  async remove(actor: AuthUser, id: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const target = await this.lockUser(manager, id);
+      const denial = checkDelete(actor, target);
+      if (denial) throw forbidden(denial);
+      if (target.role === Role.ADM && target.active === ActiveStatus.ACTIVE) {
+        await this.ensureAnotherActiveAdmin(manager, target.id);
+      }
+      await manager.delete(User, { id: target.id });
+      await this.audit.record(
+        {
+          actor: { id: actor.id, email: actor.email },
+          action: 'user.delete',
+          targetType: 'user',
+          targetId: target.id,
+          before: snapshot(target),
+          after: null,
+        },
+        manager,
+      );
+    });
+  }
+
+  private async lockUser(manager: EntityManager, id: string): Promise<User> {
+    const user = await manager.findOne(User, {
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!user) throw AppError.notFound('No user with that id.', 'user_not_found');
+    return user;
+  }
+
+  /**
+   * Refuses to remove or deactivate the last ACTIVE ADM: nobody could administer the portal
+   * any more. An advisory lock serializes the check, so two ADMs deleting themselves at once
+   * cannot both pass it.
+   */
+  private async ensureAnotherActiveAdmin(manager: EntityManager, exceptId: string): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock($1)', [LAST_ADMIN_LOCK_KEY]);
+    const others: Array<{ n: number }> = await manager.query(
+      `SELECT count(*)::int AS n FROM users WHERE role = 'ADM' AND active = 'ACTIVE' AND id <> $1`,
+      [exceptId],
+    );
+    if ((others[0]?.n ?? 0) === 0) {
+      throw AppError.conflict(
+        'This is the last active ADM; make another user ADM first.',
+        'last_admin',
+      );
+    }
   }
 }
