@@ -1,8 +1,10 @@
 import { Transform, TransformFnParams } from 'class-transformer';
 
-/** Minimum length of a password set through the users API (bcrypt reads at most 72 bytes). */
-export const PASSWORD_MIN_LENGTH = 12;
-export const PASSWORD_MAX_BYTES = 72;
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../../auth/password-policy';
+
+/** Passwords set through the users API follow the same length rules as POST /auth/password. */
+export const PASSWORD_MIN_LENGTH = PASSWORD_MIN_CHARS;
+export { PASSWORD_MAX_BYTES };
 
 const trimString = ({ value }: TransformFnParams): unknown =>
   typeof value === 'string' ? value.trim() : value;
