@@ -402,6 +402,27 @@ describe('users import and export', () => {
       expectProblem(noFile, 400, 'import_file_required');
     });
 
+    it('400 for a broken multipart envelope (found by the reliability fuzzer)', async () => {
+      const caller = await adm();
+      const auth = await bearer(t, caller);
+      const noBoundary = await request(t.server)
+        .post('/users/import')
+        .set('authorization', auth)
+        .set('content-type', 'multipart/form-data; boundary=')
+        .send('[]');
+      expectProblem(noBoundary, 400, 'multipart_malformed');
+      const cutShort = await request(t.server)
+        .post('/users/import')
+        .set('authorization', auth)
+        .set('content-type', 'multipart/form-data; boundary=XyZ')
+        .send(
+          '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nname,em',
+        );
+      expect(cutShort.status).toBe(400);
+      expect(cutShort.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(await t.dataSource.getRepository(User).count()).toBe(1);
+    });
+
     it('inserts across several batches and reports duplicates of earlier batches', async () => {
       const caller = await adm();
       const lines = ['name,email,role,organization,state'];

@@ -61,7 +61,13 @@ export class UserImportService {
         'outside_organization',
       );
     }
-    const { head, stream } = await peek(upload.stream, 64 * 1024);
+    let peeked: Awaited<ReturnType<typeof peek>>;
+    try {
+      peeked = await peek(upload.stream, 64 * 1024);
+    } catch (err) {
+      throw readError(err);
+    }
+    const { head, stream } = peeked;
     if (head.length === 0) {
       throw AppError.badRequest('The file is empty.', undefined, 'import_empty_file');
     }

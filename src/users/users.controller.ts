@@ -130,7 +130,18 @@ export class UsersController {
         `The file may be at most ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB.`,
       );
     }
-    const part = await req.file();
+    let part: Awaited<ReturnType<FastifyRequest['file']>>;
+    try {
+      part = await req.file();
+    } catch (err) {
+      // A broken multipart envelope (no boundary, cut short) is the client's, not a 500.
+      if (err instanceof AppError) throw err;
+      throw AppError.badRequest(
+        'The multipart body could not be read.',
+        undefined,
+        'multipart_malformed',
+      );
+    }
     if (!part) {
       throw AppError.badRequest('The request holds no file.', undefined, 'import_file_required');
     }
