@@ -1,0 +1,241 @@
+import Fastify, { FastifyReply, FastifyRequest } from 'fastify';
+import * as jwt from 'jsonwebtoken';
+import { createSecretKey } from 'node:crypto';
+import { Pool } from 'pg';
+
+/**
+ * The benchmark's baseline: a bare Fastify + pg server answering GET /warnings and the ADM's
+ * GET /booking-requests with the SQL the app issues (copied from TypeORM's query log), after
+ * the same authentication work as the app's guard: verify the HS256 token (exp enforced), then
+ * re-read the user by id and check token_version and the active flag. No Nest, no ORM, no
+ * validation pipe, no helmet, no request ids: what is left of the app's cost is the database's.
+ *
+ * Environment: PORT, HOST, DATABASE_URL, JWT_SECRET, DATABASE_POOL_SIZE (10, like the app).
+ */
+
+const USER_SQL =
+  'SELECT id, email, role, organization, active, token_version FROM users WHERE id = $1';
+
+const WARNING_COLUMNS =
+  'SELECT "w"."id" AS "w_id", "w"."title" AS "w_title", "w"."description" AS "w_description", ' +
+  '"w"."target_role" AS "w_target_role", "w"."target_org" AS "w_target_org", ' +
+  '"w"."expires_at" AS "w_expires_at", "w"."created_by" AS "w_created_by", ' +
+  '"w"."created_at" AS "w_created_at" FROM "warnings" "w"';
+const WARNING_WHERE_ALL = ' WHERE "w"."expires_at" > $1';
+const WARNING_WHERE_AUDIENCE =
+  ' WHERE "w"."expires_at" > $1 AND "w"."target_role" = $2 AND ("w"."target_org" IS NULL OR ' +
+  '"w"."target_org" = $3 OR "w"."target_org" = $4)';
+const WARNING_WHERE_AUDIENCE_NO_ORG =
+  ' WHERE "w"."expires_at" > $1 AND "w"."target_role" = $2 AND ("w"."target_org" IS NULL OR ' +
+  '"w"."target_org" = $3)';
+const WARNING_ORDER = ' ORDER BY "w"."created_at" DESC, "w"."id" DESC';
+
+const BOOKING_COLUMNS =
+  'SELECT "b"."id" AS "b_id", "b"."event_time" AS "b_event_time", ' +
+  '"b"."duration_minutes" AS "b_duration_minutes", "b"."topic" AS "b_topic", ' +
+  '"b"."address_street" AS "b_address_street", "b"."address_city" AS "b_address_city", ' +
+  '"b"."address_state" AS "b_address_state", "b"."address_country" AS "b_address_country", ' +
+  '"b"."requested_by" AS "b_requested_by", "b"."requester_email" AS "b_requester_email", ' +
+  '"b"."status" AS "b_status", "b"."reason" AS "b_reason", "b"."decided_by" AS "b_decided_by", ' +
+  '"b"."decided_at" AS "b_decided_at", "b"."created_at" AS "b_created_at", ' +
+  '"b"."updated_at" AS "b_updated_at" FROM "booking_requests" "b"';
+const BOOKING_ORDER = ' ORDER BY "b"."created_at" DESC, "b"."id" DESC';
+const BOOKING_COUNT = 'SELECT COUNT(1) AS "cnt" FROM "booking_requests" "b"';
+
+interface Caller {
+  id: string;
+  email: string;
+  role: string;
+  organization: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BEARER = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)\s*$/i;
+
+function env(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') throw new Error(`${name} is required`);
+  return value;
+}
+
+function pageParams(query: unknown): { limit: number; offset: number } {
+  const q = (query ?? {}) as Record<string, string | undefined>;
+  const limit = q.limit === undefined ? 20 : Number(q.limit);
+  const offset = q.offset === undefined ? 0 : Number(q.offset);
+  return {
+    limit: Number.isInteger(limit) && limit >= 1 && limit <= 100 ? limit : 20,
+    offset: Number.isInteger(offset) && offset >= 0 ? offset : 0,
+  };
+}
+
+/** TypeORM's getManyAndCount skips the count when the first page is not full. */
+function total(items: number, limit: number, offset: number): number | undefined {
+  return offset === 0 && items < limit ? items : undefined;
+}
+
+function iso(value: unknown): string | null {
+  return value instanceof Date ? value.toISOString() : null;
+}
+
+async function main(): Promise<void> {
+  // Made once, as the app does (a string secret costs jsonwebtoken a failed PEM parse per call).
+  const secret = createSecretKey(Buffer.from(env('JWT_SECRET'), 'utf8'));
+  const pool = new Pool({
+    connectionString: env('DATABASE_URL'),
+    max: Number(env('DATABASE_POOL_SIZE', '10')),
+    connectionTimeoutMillis: 3000,
+    statement_timeout: 10_000,
+    application_name: 'portal-api-bench-baseline',
+  });
+
+  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<Caller | null> {
+    const match = BEARER.exec(req.headers.authorization ?? '');
+    if (!match) {
+      await reply.code(401).send({ status: 401, title: 'Unauthorized' });
+      return null;
+    }
+    let claims: jwt.JwtPayload;
+    try {
+      claims = jwt.verify(match[1], secret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+    } catch {
+      await reply.code(401).send({ status: 401, title: 'Unauthorized' });
+      return null;
+    }
+    const sub = claims.sub;
+    const tokenVersion: unknown = claims.token_version;
+    if (typeof claims.exp !== 'number' || typeof sub !== 'string' || !UUID.test(sub)) {
+      await reply.code(401).send({ status: 401, title: 'Unauthorized' });
+      return null;
+    }
+    const { rows } = await pool.query<Row>(USER_SQL, [sub]);
+    const user = rows[0];
+    if (!user || user.token_version !== tokenVersion || user.active !== 'ACTIVE') {
+      await reply.code(401).send({ status: 401, title: 'Unauthorized' });
+      return null;
+    }
+    return {
+      id: user.id as string,
+      email: user.email as string,
+      role: user.role as string,
+      organization: user.organization as string | null,
+    };
+  }
+
+  const app = Fastify({ logger: false, keepAliveTimeout: 65_000 });
+
+  app.get('/ping', (_req, reply) => reply.send({ status: 'ok' }));
+
+  app.get('/warnings', async (req, reply) => {
+    const caller = await authenticate(req, reply);
+    if (!caller) return reply;
+    const { limit, offset } = pageParams(req.query);
+    const now = new Date();
+    // As the app: an ADM sees every unexpired warning; anyone else those for their role and
+    // for no organization, ALL, or theirs (that last term only when they have one).
+    let where = WARNING_WHERE_ALL;
+    const params: unknown[] = [now];
+    if (caller.role !== 'ADM') {
+      where = caller.organization ? WARNING_WHERE_AUDIENCE : WARNING_WHERE_AUDIENCE_NO_ORG;
+      params.push(caller.role, 'ALL');
+      if (caller.organization) params.push(caller.organization);
+    }
+    const client = await pool.connect(); // one connection for both queries, as TypeORM does
+    try {
+      const page = await client.query<Row>(
+        `${WARNING_COLUMNS}${where}${WARNING_ORDER} LIMIT ${limit} OFFSET ${offset}`,
+        params,
+      );
+      let count = total(page.rows.length, limit, offset);
+      if (count === undefined) {
+        const c = await client.query<{ cnt: string }>(
+          `SELECT COUNT(1) AS "cnt" FROM "warnings" "w"${where}`,
+          params,
+        );
+        count = Number(c.rows[0].cnt);
+      }
+      return {
+        items: page.rows.map((w) => ({
+          id: w.w_id,
+          title: w.w_title,
+          description: w.w_description,
+          target_role: w.w_target_role,
+          target_org: w.w_target_org,
+          expires_at: iso(w.w_expires_at),
+          created_by: w.w_created_by,
+          created_at: iso(w.w_created_at),
+        })),
+        total: count,
+        limit,
+        offset,
+      };
+    } finally {
+      client.release();
+    }
+  });
+
+  app.get('/booking-requests', async (req, reply) => {
+    const caller = await authenticate(req, reply);
+    if (!caller) return reply;
+    if (caller.role !== 'ADM') {
+      // The baseline only serves the ADM's unfiltered list, the benchmarked read.
+      return reply.code(501).send({ status: 501, title: 'Not Implemented' });
+    }
+    const { limit, offset } = pageParams(req.query);
+    const client = await pool.connect();
+    try {
+      const page = await client.query<Row>(
+        `${BOOKING_COLUMNS}${BOOKING_ORDER} LIMIT ${limit} OFFSET ${offset}`,
+      );
+      let count = total(page.rows.length, limit, offset);
+      if (count === undefined) {
+        const c = await client.query<{ cnt: string }>(BOOKING_COUNT);
+        count = Number(c.rows[0].cnt);
+      }
+      return {
+        items: page.rows.map((b) => ({
+          id: b.b_id,
+          event_time: iso(b.b_event_time),
+          duration_minutes: b.b_duration_minutes,
+          topic: b.b_topic,
+          address: {
+            street: b.b_address_street,
+            city: b.b_address_city,
+            state: b.b_address_state,
+            country: b.b_address_country,
+          },
+          requested_by: b.b_requested_by,
+          requester_email: b.b_requester_email,
+          status: b.b_status,
+          reason: b.b_reason,
+          decided_by: b.b_decided_by,
+          decided_at: iso(b.b_decided_at),
+          created_at: iso(b.b_created_at),
+          updated_at: iso(b.b_updated_at),
+        })),
+        total: count,
+        limit,
+        offset,
+      };
+    } finally {
+      client.release();
+    }
+  });
+
+  const shutdown = () => {
+    void app
+      .close()
+      .then(() => pool.end())
+      .then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+
+  await app.listen({ port: Number(env('PORT', '3100')), host: env('HOST', '127.0.0.1') });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
