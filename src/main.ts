@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { resolveSecrets } from './config/secrets';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 import { runMigrationsWithLock } from './database/migration-runner';
 import { createLogger } from './common/logging';
@@ -19,7 +20,8 @@ function log(level: 'info' | 'error', msg: string, extra: object = {}): void {
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   try {
-    config = loadConfig();
+    // DATABASE_SECRET_ID / JWT_SECRET_ID: read from Secrets Manager before validation.
+    config = loadConfig(await resolveSecrets(process.env, { log: (m) => log('info', m) }));
   } catch (err) {
     if (err instanceof ConfigError) {
       log('error', err.message, { problems: err.problems });

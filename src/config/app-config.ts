@@ -208,8 +208,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
 
   if (vars.NODE_ENV === 'production') {
-    if (!vars.DATABASE_URL) problems.push('DATABASE_URL is required in production');
-    if (!vars.JWT_SECRET) problems.push('JWT_SECRET is required in production');
+    if (!vars.DATABASE_URL)
+      problems.push('DATABASE_URL is required in production (or DATABASE_SECRET_ID)');
+    if (!vars.JWT_SECRET) problems.push('JWT_SECRET is required in production (or JWT_SECRET_ID)');
   }
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');

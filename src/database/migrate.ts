@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../ormconfig';
 import { loadConfig } from '../config/app-config';
+import { resolveSecrets } from '../config/secrets';
 import { runMigrationsWithLock } from './migration-runner';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
@@ -9,7 +10,7 @@ import { startEmbeddedPostgres } from './embedded-postgres';
  * This is the command the deploy tool runs as a one-off ECS task before updating the service.
  */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(await resolveSecrets(process.env));
   const embedded = config.databaseUrl
     ? undefined
     : await startEmbeddedPostgres({ dir: config.embeddedPgDir, port: config.embeddedPgPort });

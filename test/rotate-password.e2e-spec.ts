@@ -1,0 +1,343 @@
+import {
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import * as bcrypt from 'bcrypt';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../ormconfig';
+import { AuditLogEntry } from '../src/audit/entities/audit-log.entity';
+import { User } from '../src/users/entities/user.entity';
+import { ActiveStatus, Organization, Role } from '../src/users/user.enums';
+import {
+  rotatePassword,
+  RotationDeps,
+  RotationOptions,
+  RotationStep,
+} from '../tools/rotation/rotate-password';
+import { parseRotateArgs } from '../tools/rotate-password';
+import { testDatabaseUrl } from './setup/test-database';
+import { truncateAll } from './utils/db';
+import { createUser, DEFAULT_PASSWORD } from './utils/factories';
+import { FakeSecretsManager } from './utils/fake-secrets-manager';
+
+const SECRET = 'portal/test/admin-password';
+const EMAIL = 'admin@example.com';
+
+describe('rotate-password against a real database (Secrets Manager faked)', () => {
+  let dataSource: DataSource;
+  const sm = new FakeSecretsManager();
+  let lines: string[];
+  let generated: string[];
+
+  const options = (o: Partial<RotationOptions> = {}): RotationOptions => ({
+    secretId: SECRET,
+    email: EMAIL,
+    role: Role.ADM,
+    disabled: false,
+    name: 'Administrator',
+    organization: Organization.ALL,
+    bcryptCost: 4,
+    ...o,
+  });
+
+  const deps = (o: Partial<RotationDeps> = {}): RotationDeps => ({
+    secrets: new SecretsManagerClient({ region: 'sa-east-1' }),
+    dataSource,
+    out: (l) => lines.push(l),
+    generate: () => {
+      // Real passwords, recorded so the tests can tell which one ended where.
+      const p = `pw-${generated.length}-${Math.random().toString(36).slice(2)}-Aa1!`;
+      generated.push(p);
+      return p;
+    },
+    ...o,
+  });
+
+  /** A crash right after the given step: the process dies, the rerun starts from scratch. */
+  const crashAfter = (at: RotationStep) => ({
+    afterStep: (step: RotationStep) => {
+      if (step === at) throw new Error(`simulated crash after ${at}`);
+    },
+  });
+
+  const userRow = async (email = EMAIL) =>
+    dataSource
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.email = :email', { email })
+      .getOne();
+
+  /** The end state every finished rotation must reach. */
+  async function expectConsistent(email = EMAIL) {
+    const current = sm.valueAt(SECRET, 'AWSCURRENT');
+    expect(current).toBeDefined();
+    const row = await userRow(email);
+    expect(row).not.toBeNull();
+    await expect(bcrypt.compare(current!, row!.passwordHash!)).resolves.toBe(true);
+    // No unfinished rotation is left behind.
+    const labels = sm.labels(SECRET);
+    const pending = Object.entries(labels).filter(([, l]) => l.includes('AWSPENDING'));
+    expect(pending).toEqual([]);
+    return { current: current!, row: row! };
+  }
+
+  beforeAll(async () => {
+    dataSource = new DataSource(buildDataSourceOptions({ url: testDatabaseUrl(), poolSize: 3 }));
+    await dataSource.initialize();
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+  });
+  beforeEach(async () => {
+    await truncateAll(dataSource);
+    sm.reset();
+    lines = [];
+    generated = [];
+  });
+
+  it('creates the secret and the user on a first run, and never prints the password', async () => {
+    const logSpy = jest.spyOn(console, 'log');
+    const errSpy = jest.spyOn(console, 'error');
+    try {
+      const result = await rotatePassword(options(), deps());
+      expect(result).toMatchObject({ resumed: false, userCreated: true });
+      const { current, row } = await expectConsistent();
+      expect(generated).toEqual([current]);
+      expect(row).toMatchObject({
+        email: EMAIL,
+        role: Role.ADM,
+        organization: Organization.ALL,
+        active: ActiveStatus.ACTIVE,
+        name: 'Administrator',
+      });
+      expect(sm.labels(SECRET)).toEqual({ [result.versionId]: ['AWSCURRENT'] });
+      const printed = [...lines, ...logSpy.mock.calls.flat(), ...errSpy.mock.calls.flat()].join(
+        '\n',
+      );
+      expect(printed).not.toContain(current);
+      expect(lines.join('\n')).toContain(`created the secret ${SECRET}`);
+      expect(lines.join('\n')).toContain(`promoted version ${result.versionId} to AWSCURRENT`);
+    } finally {
+      logSpy.mockRestore();
+      errSpy.mockRestore();
+    }
+  });
+
+  it('rotates an existing user: new hash, tokens revoked, lockout reset, old value kept as AWSPREVIOUS', async () => {
+    const user = await createUser(dataSource, {
+      email: EMAIL,
+      role: Role.USER,
+      failedLoginCount: 4,
+      lockedUntil: new Date(Date.now() + 3_600_000),
+      tokenVersion: 7,
+    });
+    sm.seed(SECRET, DEFAULT_PASSWORD);
+
+    const result = await rotatePassword(options(), deps());
+
+    const { current, row } = await expectConsistent();
+    expect(result).toMatchObject({ userId: user.id, userCreated: false, resumed: false });
+    expect(current).not.toBe(DEFAULT_PASSWORD);
+    await expect(bcrypt.compare(DEFAULT_PASSWORD, row.passwordHash!)).resolves.toBe(false);
+    expect(row).toMatchObject({
+      id: user.id,
+      role: Role.ADM,
+      active: ActiveStatus.ACTIVE,
+      failedLoginCount: 0,
+      lockedUntil: null,
+      tokenVersion: 8,
+    });
+    expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe(DEFAULT_PASSWORD);
+    const audit = await dataSource.getRepository(AuditLogEntry).find();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      actorId: null,
+      action: 'user.password_rotate',
+      targetType: 'user',
+      targetId: user.id,
+      before: { role: Role.USER, active: ActiveStatus.ACTIVE },
+      after: { role: Role.ADM, active: ActiveStatus.ACTIVE, secret_version: result.versionId },
+    });
+    expect(JSON.stringify(audit)).not.toContain(current);
+  });
+
+  it('--disabled keeps the account DISCONNECTED', async () => {
+    await createUser(dataSource, { email: EMAIL, role: Role.ADM });
+    await rotatePassword(options({ disabled: true }), deps());
+    const { row } = await expectConsistent();
+    expect(row.active).toBe(ActiveStatus.DISCONNECTED);
+  });
+
+  it('matches the email case-insensitively', async () => {
+    const user = await createUser(dataSource, { email: EMAIL });
+    const result = await rotatePassword(options({ email: 'Admin@Example.COM' }), deps());
+    expect(result.userId).toBe(user.id);
+    expect(await dataSource.getRepository(User).count()).toBe(1);
+  });
+
+  describe('a rerun after a crash finishes the rotation', () => {
+    beforeEach(async () => {
+      await createUser(dataSource, { email: EMAIL, role: Role.ADM, tokenVersion: 1 });
+      sm.seed(SECRET, DEFAULT_PASSWORD);
+    });
+
+    it('after the pending password was stored: the database is untouched, the rerun reuses it', async () => {
+      await expect(rotatePassword(options(), deps(crashAfter('pending-stored')))).rejects.toThrow(
+        /simulated crash/,
+      );
+      // Readers still get the working password; the database still has it.
+      expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
+      const before = await userRow();
+      await expect(bcrypt.compare(DEFAULT_PASSWORD, before!.passwordHash!)).resolves.toBe(true);
+
+      const result = await rotatePassword(options(), deps());
+
+      expect(result.resumed).toBe(true);
+      const { current } = await expectConsistent();
+      expect(generated).toEqual([current]); // one password generated across both runs
+      expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      expect(lines.join('\n')).toContain('resuming the unfinished rotation');
+    });
+
+    it('after the user was written: the rerun finishes with the same password', async () => {
+      await expect(rotatePassword(options(), deps(crashAfter('user-written')))).rejects.toThrow();
+      expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
+      const pending = sm.valueAt(SECRET, 'AWSPENDING')!;
+      await expect(bcrypt.compare(pending, (await userRow())!.passwordHash!)).resolves.toBe(true);
+
+      await rotatePassword(options(), deps());
+
+      const { current } = await expectConsistent();
+      expect(current).toBe(pending);
+      expect(generated).toEqual([current]);
+    });
+
+    it('when promoting fails: the rerun finishes with the same password', async () => {
+      sm.failCall(
+        UpdateSecretVersionStageCommand,
+        1,
+        Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+      );
+      await expect(rotatePassword(options(), deps())).rejects.toMatchObject({
+        name: 'ThrottlingException',
+      });
+      expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
+      const pending = sm.valueAt(SECRET, 'AWSPENDING')!;
+
+      await rotatePassword(options(), deps());
+
+      const { current } = await expectConsistent();
+      expect(current).toBe(pending);
+      expect(generated).toEqual([current]);
+    });
+
+    it('after AWSCURRENT moved but before AWSPENDING was dropped: usable, and a rerun rotates cleanly', async () => {
+      sm.failCall(UpdateSecretVersionStageCommand, 2, new Error('connection reset'));
+      await expect(rotatePassword(options(), deps())).rejects.toThrow(/connection reset/);
+      // Already usable: AWSCURRENT is the new password and the database has it.
+      const current = sm.valueAt(SECRET, 'AWSCURRENT')!;
+      expect(current).toBe(generated[0]);
+      await expect(bcrypt.compare(current, (await userRow())!.passwordHash!)).resolves.toBe(true);
+
+      await rotatePassword(options(), deps());
+
+      const end = await expectConsistent();
+      expect(generated).toHaveLength(2);
+      expect(end.current).toBe(generated[1]);
+      expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe(generated[0]);
+    });
+  });
+
+  it('fails verification without promoting when the stored hash is not the pending password', async () => {
+    await createUser(dataSource, { email: EMAIL, role: Role.ADM });
+    sm.seed(SECRET, DEFAULT_PASSWORD);
+    const other = await bcrypt.hash('something else entirely', 4);
+    await expect(
+      rotatePassword(
+        options(),
+        deps({
+          // Someone changes the hash between the write and the check.
+          afterStep: async (step) => {
+            if (step === 'user-written') {
+              await dataSource.query('UPDATE users SET password_hash = $1 WHERE email = $2', [
+                other,
+                EMAIL,
+              ]);
+            }
+          },
+        }),
+      ),
+    ).rejects.toThrow(
+      /verification failed \(the stored hash does not match the pending password\)/,
+    );
+    expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
+    expect(sm.valueAt(SECRET, 'AWSPENDING')).toBeDefined();
+
+    // The rerun repairs it.
+    await rotatePassword(options(), deps());
+    await expectConsistent();
+  });
+
+  it('does not create a secret named by an ARN', async () => {
+    const arn = 'arn:aws:secretsmanager:sa-east-1:123456789012:secret:missing-AbCdEf';
+    await expect(rotatePassword(options({ secretId: arn }), deps())).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(await dataSource.getRepository(User).count()).toBe(0);
+  });
+});
+
+describe('rotate-password arguments', () => {
+  it('reads the secret id from the environment and defaults the new user', () => {
+    expect(
+      parseRotateArgs(['--email', 'Root@Example.com', '--role', 'adm'], {
+        ADMIN_PASSWORD_SECRET_ID: 'portal/admin',
+      }),
+    ).toEqual({
+      email: 'root@example.com',
+      role: Role.ADM,
+      disabled: false,
+      secretId: 'portal/admin',
+      name: 'Administrator',
+      organization: Organization.ALL,
+    });
+    expect(
+      parseRotateArgs(
+        [
+          '--email',
+          'p@example.com',
+          '--role',
+          'PRESIDENT',
+          '--disabled',
+          '--secret-id',
+          's',
+          '--organization',
+          'dev',
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      role: Role.PRESIDENT,
+      disabled: true,
+      secretId: 's',
+      organization: Organization.DEV,
+    });
+    expect(parseRotateArgs(['--help'], {})).toBe('help');
+  });
+
+  it.each([
+    [['--role', 'ADM', '--secret-id', 's'], /--email is required/],
+    [['--email', 'x@example.com', '--secret-id', 's'], /--role is required/],
+    [['--email', 'x@example.com', '--role', 'ROOT', '--secret-id', 's'], /--role must be one of/],
+    [['--email', 'x@example.com', '--role', 'ADM'], /--secret-id or ADMIN_PASSWORD_SECRET_ID/],
+    [['--email', 'nope', '--role', 'ADM', '--secret-id', 's'], /not an email/],
+    [
+      ['--email', 'x@example.com', '--role', 'ADM', '--secret-id', 's', '--password', 'x'],
+      /Unknown option/,
+    ],
+  ])('%j is refused', (argv, message) => {
+    expect(() => parseRotateArgs(argv, {})).toThrow(message);
+  });
+});

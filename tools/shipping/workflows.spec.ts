@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+/**
+ * actionlint (npm run lint:workflows) checks the workflows' syntax, expressions and action
+ * inputs; these tests check the deployment rules they must keep.
+ */
+const ROOT = join(__dirname, '..', '..');
+// Parsed YAML, walked freely in the assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Job = Record<string, any>;
+type Workflow = {
+  on: Job;
+  permissions: Record<string, string>;
+  jobs: Record<string, Job>;
+};
+const load = (name: string) => {
+  const text = readFileSync(join(ROOT, '.github', 'workflows', name), 'utf8');
+  return { text, wf: parse(text) as Workflow };
+};
+const runs = (job: Job) =>
+  (job.steps as Array<{ run?: string }>).map((s) => s.run ?? '').join('\n');
+const uses = (job: Job) => (job.steps as Array<{ uses?: string }>).map((s) => s.uses ?? '');
+
+describe('.github/workflows/deploy.yml', () => {
+  const { text, wf } = load('deploy.yml');
+  const { test, image } = wf.jobs;
+  const dev = wf.jobs['deploy-dev'];
+  const prod = wf.jobs['deploy-prod'];
+
+  it('runs on pushes to main and by hand, read-only by default', () => {
+    expect(wf.on.push).toEqual({ branches: ['main'] });
+    expect(wf.on).toHaveProperty('workflow_dispatch');
+    expect(wf.permissions).toEqual({ contents: 'read' });
+  });
+
+  it('builds and tests with the CI script before anything is built for AWS', () => {
+    expect(runs(test)).toContain('bash .ci/run');
+    expect(image.needs).toBe('test');
+    expect(image.if).toBe("github.ref == 'refs/heads/main'");
+  });
+
+  it('uses OIDC roles, never stored keys', () => {
+    expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key|secrets\.AWS/);
+    for (const job of [image, dev, prod]) {
+      expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+      const creds = job.steps.find((s: Job) =>
+        String(s.uses).startsWith('aws-actions/configure-aws-credentials@'),
+      );
+      expect(creds.with['role-to-assume']).toMatch(/^\$\{\{ vars\.AWS_[A-Z_]+_ROLE_ARN \}\}$/);
+    }
+    expect(test.permissions).toBeUndefined();
+  });
+
+  it('pushes the image built from docker/Dockerfile and deploys it by digest', () => {
+    const build = image.steps.find((s: Job) =>
+      String(s.uses).startsWith('docker/build-push-action@'),
+    );
+    expect(build.with).toMatchObject({ file: 'docker/Dockerfile', push: true });
+    expect(uses(image)).toContain('aws-actions/amazon-ecr-login@v2');
+    expect(runs(image)).toContain('@${DIGEST}');
+  });
+
+  it('deploys with the deploy tool to dev, then to prod behind the protected environment', () => {
+    for (const job of [dev, prod]) {
+      expect(runs(job)).toMatch(
+        /npm run deploy -- --cluster "\$CLUSTER" --service "\$SERVICE" --image "\$IMAGE" --timeout (\d+)/,
+      );
+      const tool = Number(/--timeout (\d+)/.exec(runs(job))![1]);
+      // The job outlives the tool's own bound, so a deploy is never killed half-way.
+      expect(job['timeout-minutes'] * 60).toBeGreaterThan(tool + 300);
+      expect(runs(job)).toContain('npm ci');
+    }
+    expect(dev.environment).toEqual({ name: 'dev' });
+    expect(prod.environment).toEqual({ name: 'production' });
+    expect(prod.needs).toEqual(['image', 'deploy-dev']);
+  });
+
+  it('allows one deploy per environment at a time and never cancels one mid-run', () => {
+    expect(dev.concurrency).toEqual({ group: 'deploy-dev', 'cancel-in-progress': false });
+    expect(prod.concurrency).toEqual({ group: 'deploy-production', 'cancel-in-progress': false });
+    expect(text).not.toMatch(/cancel-in-progress: true/);
+  });
+
+  it('never interpolates expressions into shell scripts', () => {
+    for (const job of Object.values(wf.jobs)) expect(runs(job)).not.toContain('${{');
+  });
+});
+
+describe('.github/workflows/rotate-admin-password.yml', () => {
+  const { text, wf } = load('rotate-admin-password.yml');
+  const rotate = wf.jobs.rotate;
+
+  it('runs on a schedule and by hand', () => {
+    expect(wf.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \S+ \S+ \S+$/) }]);
+    expect(wf.on.workflow_dispatch.inputs.environment.options).toEqual(['dev', 'production']);
+  });
+
+  it('starts the rotation task with the trigger tool, with an OIDC role', () => {
+    expect(runs(rotate)).toContain('npm run rotate-password:trigger -- "${args[@]}"');
+    expect(runs(rotate)).toContain('--role ADM');
+    expect(rotate.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    expect(rotate.environment).toEqual({ name: '${{ matrix.environment }}' });
+    expect(rotate.concurrency['cancel-in-progress']).toBe(false);
+    expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key/);
+    expect(runs(rotate)).not.toContain('${{');
+  });
+});
