@@ -5,7 +5,8 @@ import { Pool } from 'pg';
 
 /**
  * The benchmark's baseline: a bare Fastify + pg server answering GET /warnings and the ADM's
- * GET /booking-requests with the SQL the app issues (copied from TypeORM's query log), after
+ * GET /booking-requests with the SQL the app issues (WarningsService.list's statements and the
+ * guard's user read as the app writes them; the booking list as TypeORM's query log shows), after
  * the same authentication work as the app's guard: verify the HS256 token (exp enforced), then
  * re-read the user by id and check token_version and the active flag. No Nest, no ORM, no
  * validation pipe, no helmet, no request ids: what is left of the app's cost is the database's.
@@ -16,19 +17,17 @@ import { Pool } from 'pg';
 const USER_SQL =
   'SELECT id, email, role, organization, active, token_version FROM users WHERE id = $1';
 
-const WARNING_COLUMNS =
-  'SELECT "w"."id" AS "w_id", "w"."title" AS "w_title", "w"."description" AS "w_description", ' +
-  '"w"."target_role" AS "w_target_role", "w"."target_org" AS "w_target_org", ' +
-  '"w"."expires_at" AS "w_expires_at", "w"."created_by" AS "w_created_by", ' +
-  '"w"."created_at" AS "w_created_at" FROM "warnings" "w"';
-const WARNING_WHERE_ALL = ' WHERE "w"."expires_at" > $1';
+// WarningsService.list's statements, as it builds them for each kind of caller.
+const WARNING_SELECT =
+  'SELECT id, title, description, target_role, target_org, expires_at, created_by, created_at ' +
+  'FROM warnings WHERE ';
+const WARNING_WHERE_ALL = 'expires_at > $1';
 const WARNING_WHERE_AUDIENCE =
-  ' WHERE "w"."expires_at" > $1 AND "w"."target_role" = $2 AND ("w"."target_org" IS NULL OR ' +
-  '"w"."target_org" = $3 OR "w"."target_org" = $4)';
+  'expires_at > $1 AND target_role = $2 AND (target_org IS NULL OR target_org = $3 OR ' +
+  'target_org = $4)';
 const WARNING_WHERE_AUDIENCE_NO_ORG =
-  ' WHERE "w"."expires_at" > $1 AND "w"."target_role" = $2 AND ("w"."target_org" IS NULL OR ' +
-  '"w"."target_org" = $3)';
-const WARNING_ORDER = ' ORDER BY "w"."created_at" DESC, "w"."id" DESC';
+  'expires_at > $1 AND target_role = $2 AND (target_org IS NULL OR target_org = $3)';
+const WARNING_ORDER = ' ORDER BY created_at DESC, id DESC';
 
 const BOOKING_COLUMNS =
   'SELECT "b"."id" AS "b_id", "b"."event_time" AS "b_event_time", ' +
@@ -70,9 +69,9 @@ function pageParams(query: unknown): { limit: number; offset: number } {
   };
 }
 
-/** TypeORM's getManyAndCount skips the count when the first page is not full. */
+/** The total when the page already tells it (as TypeORM's getManyAndCount and the app do). */
 function total(items: number, limit: number, offset: number): number | undefined {
-  return offset === 0 && items < limit ? items : undefined;
+  return items < limit && (items > 0 || offset === 0) ? offset + items : undefined;
 }
 
 function iso(value: unknown): string | null {
@@ -141,38 +140,35 @@ async function main(): Promise<void> {
       params.push(caller.role, 'ALL');
       if (caller.organization) params.push(caller.organization);
     }
-    const client = await pool.connect(); // one connection for both queries, as TypeORM does
-    try {
-      const page = await client.query<Row>(
-        `${WARNING_COLUMNS}${where}${WARNING_ORDER} LIMIT ${limit} OFFSET ${offset}`,
+    // Each statement takes a pooled connection of its own, as the app's dataSource.query does.
+    const n = params.length;
+    const page = await pool.query<Row>(
+      `${WARNING_SELECT}${where}${WARNING_ORDER} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, limit, offset],
+    );
+    let count = total(page.rows.length, limit, offset);
+    if (count === undefined) {
+      const c = await pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM warnings WHERE ${where}`,
         params,
       );
-      let count = total(page.rows.length, limit, offset);
-      if (count === undefined) {
-        const c = await client.query<{ cnt: string }>(
-          `SELECT COUNT(1) AS "cnt" FROM "warnings" "w"${where}`,
-          params,
-        );
-        count = Number(c.rows[0].cnt);
-      }
-      return {
-        items: page.rows.map((w) => ({
-          id: w.w_id,
-          title: w.w_title,
-          description: w.w_description,
-          target_role: w.w_target_role,
-          target_org: w.w_target_org,
-          expires_at: iso(w.w_expires_at),
-          created_by: w.w_created_by,
-          created_at: iso(w.w_created_at),
-        })),
-        total: count,
-        limit,
-        offset,
-      };
-    } finally {
-      client.release();
+      count = Number(c.rows[0].n);
     }
+    return {
+      items: page.rows.map((w) => ({
+        id: w.id,
+        title: w.title,
+        description: w.description,
+        target_role: w.target_role,
+        target_org: w.target_org,
+        expires_at: iso(w.expires_at),
+        created_by: w.created_by,
+        created_at: iso(w.created_at),
+      })),
+      total: count,
+      limit,
+      offset,
+    };
   });
 
   app.get('/booking-requests', async (req, reply) => {

@@ -247,7 +247,7 @@ export function renderMarkdown(report: BenchReport): string {
   L.push(
     '- Baseline: scripts/bench/baseline-server.ts, bare Fastify + pg with the same pool size, ' +
       'the same HS256 verification (jsonwebtoken) and user re-read as the app\u2019s guard, and ' +
-      'the SQL the app issues, copied from TypeORM\u2019s query log. ' +
+      'the SQL statements the app issues. ' +
       report.sameAnswers
         .map(
           (a) =>
