@@ -27,6 +27,8 @@ export interface Settings {
   writeConnections: number;
   bcryptCost: number;
   poolSize: number;
+  /** NODE_OPTIONS given to the app (BENCH_NODE_OPTIONS), if any. */
+  nodeOptions?: string;
 }
 
 export interface Scenario {
@@ -235,7 +237,9 @@ export function renderMarkdown(report: BenchReport): string {
   );
   L.push(
     '- The app runs as `node dist/src/main.js` with `NODE_ENV=production`, `LOG_LEVEL=warn`, ' +
-      `\`BCRYPT_COST=${s.bcryptCost}\`, a pool of ${s.poolSize} connections, on 127.0.0.1. The ` +
+      `\`BCRYPT_COST=${s.bcryptCost}\`` +
+      (s.nodeOptions ? `, \`NODE_OPTIONS=${s.nodeOptions}\`` : '') +
+      `, a pool of ${s.poolSize} connections, on 127.0.0.1. The ` +
       'load generator (autocannon, in the bench process), the app and PostgreSQL share the ' +
       'same cores.',
   );
@@ -316,6 +320,12 @@ export function renderMarkdown(report: BenchReport): string {
   L.push(`| idle, after start | ${mb(report.memory.idleBeforeBytes)} |`);
   L.push(`| peak under load (sampled every 100 ms) | ${mb(report.memory.peakUnderLoadBytes)} |`);
   L.push(`| idle, after the load | ${mb(report.memory.idleAfterBytes)} |`);
+  L.push('');
+  L.push(
+    'RSS under load includes garbage V8 has not collected yet: by default it lets the heap grow ' +
+      'well past the live data between full collections. `BENCH_NODE_OPTIONS=' +
+      '--max-old-space-size=<MB>` runs the app with a bounded heap to compare.',
+  );
   L.push('');
   L.push('## Import and export');
   L.push('');

@@ -55,6 +55,7 @@ import {
  *   BENCH_CONNECTIONS    connection counts for the authenticated reads (10,50)
  *   BENCH_OUTPUT         where the report goes (docs/benchmarks.md)
  *   BENCH_TIMEOUT_S      the whole run's limit (900)
+ *   BENCH_NODE_OPTIONS   NODE_OPTIONS for the app processes, e.g. --max-old-space-size=128
  */
 
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -92,6 +93,7 @@ const READ_CONNECTIONS = (process.env.BENCH_CONNECTIONS || '10,50').split(',').m
   return n;
 });
 const WRITE_CONNECTIONS = 10;
+const APP_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS?.trim() || undefined;
 const OUTPUT = resolve(ROOT, process.env.BENCH_OUTPUT || join('docs', 'benchmarks.md'));
 
 function log(message: string): void {
@@ -206,6 +208,7 @@ function appEnv(dbUrl: string, secret: string, port: number): NodeJS.ProcessEnv 
     BCRYPT_COST: String(BCRYPT_COST),
     RUN_MIGRATIONS_ON_START: 'false',
     WARNINGS_PURGE_ENABLED: 'false',
+    ...(APP_NODE_OPTIONS ? { NODE_OPTIONS: APP_NODE_OPTIONS } : {}),
   };
 }
 
@@ -718,6 +721,7 @@ async function main(): Promise<void> {
           writeConnections: WRITE_CONNECTIONS,
           bcryptCost: BCRYPT_COST,
           poolSize: POOL_SIZE,
+          nodeOptions: APP_NODE_OPTIONS,
         },
         seed: { ...counts, seconds: seedSeconds },
         sameAnswers,
