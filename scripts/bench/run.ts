@@ -513,7 +513,8 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(os.tmpdir(), 'portal-api-bench-'));
   const logDir = join(tmp, 'logs');
   mkdirSync(logDir);
-  log(`logs in ${logDir}`);
+  log(`logs in ${logDir} (kept if the run fails)`);
+  let succeeded = false;
 
   let database: Database | undefined;
   const cleanup = async () => {
@@ -740,12 +741,14 @@ async function main(): Promise<void> {
         log(`${met.padEnd(7)} ${c.what}: ${c.measured} (target ${c.target})`);
       }
       log(`cold start median ${Math.round(median(coldStarts.map((c) => c.wallMs)))} ms`);
+      succeeded = true;
     } finally {
       await db.end();
     }
   } finally {
     await cleanup();
     clearTimeout(watchdog);
+    if (succeeded) rmSync(tmp, { recursive: true, force: true });
   }
 }
 
