@@ -41,6 +41,21 @@ describe('HTTP basics', () => {
     const res = await request(t.server).get('/ping');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toBeDefined();
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['content-security-policy']).toContain(
+      "img-src 'self' data: validator.swagger.io",
+    );
+  });
+
+  it('sets them on errors and unknown routes too', async () => {
+    for (const res of [
+      await request(t.server).get('/warnings'),
+      await request(t.server).get('/no-such-route'),
+    ]) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    }
   });
 
   it('serves the OpenAPI document and UI without a token', async () => {

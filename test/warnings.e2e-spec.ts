@@ -286,6 +286,30 @@ describe('warnings', () => {
       ]);
     });
 
+    it('tells the total on the last page, past the end, and for a non-ADM full page', async () => {
+      const page = async (user: User, query: string) => {
+        const res = await request(t.server)
+          .get(`/warnings${query}`)
+          .set('authorization', await bearer(t, user));
+        expect(res.status).toBe(200);
+        return {
+          total: res.body.total,
+          titles: res.body.items.map((w: { title: string }) => w.title),
+        };
+      };
+      expect(await page(adm, '?limit=2&offset=6')).toEqual({ total: 7, titles: ['PRESIDENT/DEV'] });
+      expect(await page(adm, '?limit=2&offset=10')).toEqual({ total: 7, titles: [] });
+      expect(await page(devPresident, '?limit=1')).toEqual({ total: 3, titles: ['PRESIDENT/ALL'] });
+      expect(await page(devPresident, '?limit=1&organization=DEV')).toEqual({
+        total: 1,
+        titles: ['PRESIDENT/DEV'],
+      });
+      expect(await page(noOrgPresident, '?limit=1&offset=1')).toEqual({
+        total: 2,
+        titles: ['PRESIDENT/null'],
+      });
+    });
+
     it.each(['?limit=0', '?limit=101', '?offset=-1', '?role=BOSS', '?organization=x', '?x=1'])(
       '400 for %s',
       async (query) => {

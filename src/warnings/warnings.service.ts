@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../auth/auth-user';
 import { Clock } from '../common/clock';
@@ -15,6 +15,33 @@ import { Warning } from './entities/warning.entity';
 import { canSeeWarning, isExpired } from './warning-visibility';
 
 const TARGET_TYPE = 'warning';
+
+const WARNING_COLUMNS =
+  'id, title, description, target_role, target_org, expires_at, created_by, created_at';
+
+interface WarningRow {
+  id: string;
+  title: string;
+  description: string;
+  target_role: Role;
+  target_org: Organization | null;
+  expires_at: Date;
+  created_by: string | null;
+  created_at: Date;
+}
+
+function toWarning(row: WarningRow): Warning {
+  return Object.assign(new Warning(), {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    targetRole: row.target_role,
+    targetOrg: row.target_org,
+    expiresAt: row.expires_at,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  });
+}
 
 @Injectable()
 export class WarningsService {
@@ -45,34 +72,44 @@ export class WarningsService {
   /**
    * Newest first. Expired warnings are never listed; an ADM sees every other one, anyone else
    * those addressed to their role and organization (the SQL form of canSeeWarning).
+   *
+   * The hottest read of the API, so one parameterized statement of a fixed shape rather than
+   * an ORM query built and hydrated on every request; the count runs only when the page does
+   * not already tell the total (as TypeORM's getManyAndCount does).
    */
   async list(caller: AuthUser, query: ListWarningsQueryDto): Promise<Page<Warning>> {
-    const qb = this.dataSource
-      .getRepository(Warning)
-      .createQueryBuilder('w')
-      .where('w.expiresAt > :now', { now: this.clock.now() });
+    const params: unknown[] = [];
+    const arg = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = [`expires_at > ${arg(this.clock.now())}`];
     if (caller.role !== Role.ADM) {
-      qb.andWhere('w.targetRole = :callerRole', { callerRole: caller.role }).andWhere(
-        new Brackets((or) => {
-          or.where('w.targetOrg IS NULL').orWhere('w.targetOrg = :all', {
-            all: Organization.ALL,
-          });
-          if (caller.organization) {
-            or.orWhere('w.targetOrg = :callerOrg', { callerOrg: caller.organization });
-          }
-        }),
+      where.push(`target_role = ${arg(caller.role)}`);
+      const orgs = ['target_org IS NULL', `target_org = ${arg(Organization.ALL)}`];
+      if (caller.organization) orgs.push(`target_org = ${arg(caller.organization)}`);
+      where.push(`(${orgs.join(' OR ')})`);
+    }
+    if (query.role) where.push(`target_role = ${arg(query.role)}`);
+    if (query.organization) where.push(`target_org = ${arg(query.organization)}`);
+    const filter = where.join(' AND ');
+    const filterParams = [...params];
+
+    const rows: WarningRow[] = await this.dataSource.query(
+      `SELECT ${WARNING_COLUMNS} FROM warnings WHERE ${filter}
+       ORDER BY created_at DESC, id DESC LIMIT ${arg(query.limit)} OFFSET ${arg(query.offset)}`,
+      params,
+    );
+    const items = rows.map(toWarning);
+    const known = items.length < query.limit && (items.length > 0 || query.offset === 0);
+    let total = query.offset + items.length;
+    if (!known) {
+      const counted: Array<{ n: string }> = await this.dataSource.query(
+        `SELECT count(*) AS n FROM warnings WHERE ${filter}`,
+        filterParams,
       );
+      total = Number(counted[0].n);
     }
-    if (query.role) qb.andWhere('w.targetRole = :role', { role: query.role });
-    if (query.organization) {
-      qb.andWhere('w.targetOrg = :organization', { organization: query.organization });
-    }
-    const [items, total] = await qb
-      .orderBy('w.createdAt', 'DESC')
-      .addOrderBy('w.id', 'DESC')
-      .take(query.limit)
-      .skip(query.offset)
-      .getManyAndCount();
     return { items, total, limit: query.limit, offset: query.offset };
   }
 

@@ -27,6 +27,8 @@ export const DURATION_MAX = 1440;
 // A user's own list (newest first) and the ADM list filtered by status and event time.
 @Index('booking_requests_requested_by_created_at_idx', ['requestedBy', 'createdAt'])
 @Index('booking_requests_status_event_time_idx', ['status', 'eventTime'])
+// The ADM list, newest first (created_at DESC, id DESC): a page reads ~limit rows, no sort.
+@Index('booking_requests_created_at_idx', ['createdAt', 'id'])
 export class BookingRequest {
   @PrimaryGeneratedColumn('uuid')
   id: string;

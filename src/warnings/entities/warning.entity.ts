@@ -18,6 +18,8 @@ import { Organization, Role } from '../../users/user.enums';
 @Entity({ name: 'warnings' })
 // Serves the visible-to-me query: target_role = $1 AND target_org IN (...) AND expires_at > now.
 @Index('warnings_visibility_idx', ['targetRole', 'targetOrg', 'expiresAt'])
+// Serves the list order (created_at DESC, id DESC): a page reads ~limit rows, not every match.
+@Index('warnings_created_at_idx', ['createdAt', 'id'])
 export class Warning {
   @PrimaryGeneratedColumn('uuid')
   id: string;
