@@ -2,7 +2,7 @@ import * as bcrypt from 'bcrypt';
 import * as jwt from 'jsonwebtoken';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -93,7 +93,17 @@ const READ_CONNECTIONS = (process.env.BENCH_CONNECTIONS || '10,50').split(',').m
   return n;
 });
 const WRITE_CONNECTIONS = 10;
-const APP_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS?.trim() || undefined;
+const APP_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS?.trim() || imageNodeOptions();
+
+/** By default the app runs with the production image's NODE_OPTIONS (docker/Dockerfile). */
+function imageNodeOptions(): string | undefined {
+  try {
+    const dockerfile = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+    return /NODE_OPTIONS="([^"]+)"/.exec(dockerfile)?.[1];
+  } catch {
+    return undefined;
+  }
+}
 const OUTPUT = resolve(ROOT, process.env.BENCH_OUTPUT || join('docs', 'benchmarks.md'));
 
 function log(message: string): void {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import * as ExcelJS from 'exceljs';
+import type * as ExcelJS from 'exceljs';
+import { loadExcelJs } from './exceljs.loader';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
@@ -144,7 +145,7 @@ function csvStream(pages: AsyncGenerator<ExportRow[]>): Readable {
 /** exceljs' streaming writer, paused whenever the client falls behind (constant memory). */
 function xlsxStream(pages: AsyncGenerator<ExportRow[]>): Readable {
   const out = new PassThrough();
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
+  const workbook = new (loadExcelJs().stream.xlsx.WorkbookWriter)({
     stream: out,
     useStyles: false,
     useSharedStrings: false,

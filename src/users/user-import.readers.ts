@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse';
-import * as ExcelJS from 'exceljs';
+import type * as ExcelJS from 'exceljs';
+import { loadExcelJs } from './exceljs.loader';
 import { pipeline, Readable } from 'node:stream';
 
 /**
@@ -150,7 +151,7 @@ export function cellText(value: CellValue | undefined): string {
 
 /** Rows of the first worksheet, streamed; later worksheets are read through and ignored. */
 export async function* xlsxRows(source: Readable): AsyncGenerator<SourceRow> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
+  const reader = new (loadExcelJs().stream.xlsx.WorkbookReader)(source, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
