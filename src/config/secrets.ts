@@ -1,4 +1,5 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from './app-config';
 
 /**
@@ -81,7 +82,7 @@ function defaultClientFor(): (region: string | undefined) => SecretsManagerClien
     const key = region ?? '';
     let client = clients.get(key);
     if (!client) {
-      client = new SecretsManagerClient({
+      client = new (secretsManagerSdk().SecretsManagerClient)({
         region,
         maxAttempts: 3,
         // Start-up must not hang on an unreachable endpoint.
@@ -94,6 +95,7 @@ function defaultClientFor(): (region: string | undefined) => SecretsManagerClien
 }
 
 async function readSecretString(client: SecretsManagerClient, secretId: string): Promise<string> {
+  const { GetSecretValueCommand } = secretsManagerSdk();
   const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   if (typeof out.SecretString === 'string' && out.SecretString.length > 0) {
     return out.SecretString;
@@ -182,4 +184,12 @@ export function jwtSecretFromSecret(
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v !== '' ? v : undefined;
+}
+
+/**
+ * The AWS SDK costs ~100 ms of every cold start; only a process given secret ids needs it.
+ */
+function secretsManagerSdk(): typeof SecretsManagerSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-secrets-manager') as typeof SecretsManagerSdk;
 }
