@@ -59,19 +59,24 @@ export class CreateUserDto {
   @Max(5)
   year?: number | null;
 
-  @ApiPropertyOptional({ pattern: RA_PATTERN.source, nullable: true, example: '21.01234-5' })
+  @ApiPropertyOptional({
+    type: String,
+    pattern: RA_PATTERN.source,
+    nullable: true,
+    example: '21.01234-5',
+  })
   @IsOptional()
   @Trim()
   @IsString()
   @Matches(RA_PATTERN, { message: 'ra must look like 21.01234-5 or 21012345' })
   ra?: string | null;
 
-  @ApiPropertyOptional({ enum: UserState, default: UserState.PENDING })
+  @ApiPropertyOptional({ enum: UserState, description: 'PENDING when left out on create' })
   @ValidateIf(present)
   @IsEnum(UserState)
   state?: UserState;
 
-  @ApiPropertyOptional({ enum: ActiveStatus, default: ActiveStatus.ACTIVE })
+  @ApiPropertyOptional({ enum: ActiveStatus, description: 'ACTIVE when left out on create' })
   @ValidateIf(present)
   @IsEnum(ActiveStatus)
   active?: ActiveStatus;
