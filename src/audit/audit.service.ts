@@ -9,6 +9,7 @@ export interface AuditActor {
 }
 
 export interface AuditRecord {
+  /** Only id and email are stored; an AuthUser can be passed as it is. */
   actor: AuditActor | null;
   action: string;
   targetType: string;

@@ -118,7 +118,7 @@ export class AuthService {
       }
       await this.audit.record(
         {
-          actor: { id: caller.id, email: caller.email },
+          actor: caller,
           action: 'user.password_change',
           targetType: 'user',
           targetId: caller.id,

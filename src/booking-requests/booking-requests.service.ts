@@ -200,7 +200,7 @@ export class BookingRequestsService {
   ): Promise<void> {
     return this.audit.record(
       {
-        actor: { id: caller.id, email: caller.email },
+        actor: caller,
         action,
         targetType: TARGET_TYPE,
         targetId,

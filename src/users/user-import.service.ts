@@ -184,7 +184,7 @@ class ImportRun {
       if (result.length > 0) {
         await this.audit.record(
           {
-            actor: { id: this.actor.id, email: this.actor.email },
+            actor: this.actor,
             action: 'user.import',
             targetType: 'user',
             targetId: null,

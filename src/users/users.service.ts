@@ -157,7 +157,7 @@ export class UsersService {
         const created = await manager.findOneOrFail(User, { where: { id: user.id } });
         await this.audit.record(
           {
-            actor: { id: actor.id, email: actor.email },
+            actor,
             action: 'user.create',
             targetType: 'user',
             targetId: created.id,
@@ -213,7 +213,7 @@ export class UsersService {
       const updated = await manager.findOneOrFail(User, { where: { id: target.id } });
       await this.audit.record(
         {
-          actor: { id: actor.id, email: actor.email },
+          actor,
           action: 'user.update',
           targetType: 'user',
           targetId: target.id,
@@ -238,7 +238,7 @@ export class UsersService {
       await manager.delete(User, { id: target.id });
       await this.audit.record(
         {
-          actor: { id: actor.id, email: actor.email },
+          actor,
           action: 'user.delete',
           targetType: 'user',
           targetId: target.id,

@@ -197,7 +197,7 @@ export class WarningsService {
   ): Promise<void> {
     return this.audit.record(
       {
-        actor: { id: caller.id, email: caller.email },
+        actor: caller,
         action,
         targetType: TARGET_TYPE,
         targetId,
