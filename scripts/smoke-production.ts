@@ -15,11 +15,11 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, EmbeddedDatabase } from '../src/database/embedded-postgres';
+import { freePort } from '../src/common/free-port';
 
 const ROOT = resolve(__dirname, '..');
 const started: ChildProcess[] = [];
@@ -30,18 +30,6 @@ function step(message: string): void {
 
 function fail(message: string): never {
   throw new Error(message);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
 }
 
 /** The major version the image runs: ARG NODE_VERSION=<major> in docker/Dockerfile. */

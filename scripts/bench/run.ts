@@ -6,11 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { freePort } from '../../src/common/free-port';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { failures, LoadRequest, LoadResult, runLoad } from './load';
 import {
   cpuMs,
-  freePort,
   NodeProcess,
   rssBytes,
   RssSampler,

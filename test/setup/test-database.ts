@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { freePort } from '../../src/common/free-port';
 
 /** Where the e2e tests find their database, written by the global setup. */
 export const TEST_DB_ENV = 'PORTAL_API_TEST_DATABASE_URL';
@@ -12,18 +12,6 @@ export function testDatabaseUrl(): string {
   const url = process.env[TEST_DB_ENV];
   if (!url) throw new Error(`${TEST_DB_ENV} is not set: run the tests through jest (global setup)`);
   return url;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** TEST_DATABASE_URL when given, else a throw-away embedded PostgreSQL on a free port. */

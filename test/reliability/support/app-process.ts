@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort } from './postgres';
+import { freePort } from '../../../src/common/free-port';
 import { httpRequest } from './http';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');

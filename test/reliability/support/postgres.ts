@@ -1,9 +1,9 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { freePort } from '../../../src/common/free-port';
 
 /** The compiled src/database/embedded-postgres.ts (the suite runs on a build). */
 const EMBEDDED_JS = resolve(
@@ -17,19 +17,6 @@ const EMBEDDED_JS = resolve(
   'embedded-postgres.js',
 );
 const CONTROLLER_JS = resolve(__dirname, 'pg-controller.cjs');
-
-/** A free TCP port on the loopback interface. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A PostgreSQL server of the suite's own (embedded-postgres, in a temp folder), which a test
