@@ -9,10 +9,10 @@ import { EXPORT_PAGE_SIZE } from '../src/users/user-export.service';
 import { UserImportService } from '../src/users/user-import.service';
 import { Organization, Role } from '../src/users/user.enums';
 import { truncateAll } from './utils/db';
+import { expectProblem } from './utils/problem';
 import { bearer, createUser, UserOverrides } from './utils/factories';
 import { createTestApp, TestApp } from './utils/test-app';
 
-const PROBLEM = /application\/problem\+json/;
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const EXPORT_HEADER = [
   'id',
@@ -121,12 +121,6 @@ describe('users import and export', () => {
         passwordHash: true,
       },
     });
-
-  function expectProblem(res: request.Response, status: number, code: string): void {
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(PROBLEM);
-    expect(res.body).toMatchObject({ status, type: `urn:portal-api:problem:${code}` });
-  }
 
   describe('POST /users/import', () => {
     it('imports a CSV: valid rows created without password, others skipped with row and reason', async () => {

@@ -4,10 +4,10 @@ import { AuditLogEntry } from '../src/audit/entities/audit-log.entity';
 import { User } from '../src/users/entities/user.entity';
 import { ActiveStatus, Course, Organization, Role, UserState } from '../src/users/user.enums';
 import { truncateAll } from './utils/db';
+import { expectProblem } from './utils/problem';
 import { bearer, createUser, UserOverrides } from './utils/factories';
 import { createTestApp, TestApp } from './utils/test-app';
 
-const PROBLEM = /application\/problem\+json/;
 const UNKNOWN_ID = '5b0c3c1e-8a4d-4c1b-9f57-2f1f0e6c9a11';
 const PASSWORD = 'a-strong-password-123';
 
@@ -69,14 +69,6 @@ describe('users', () => {
     });
   const auditRows = (action: string) =>
     t.dataSource.getRepository(AuditLogEntry).find({ where: { action } });
-
-  function expectProblem(res: request.Response, status: number, code?: string): void {
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(PROBLEM);
-    expect(res.body.status).toBe(status);
-    if (code) expect(res.body.type).toBe(`urn:portal-api:problem:${code}`);
-    expect(JSON.stringify(res.body)).not.toMatch(/\$2[aby]\$|at .*\.ts:\d+/);
-  }
 
   describe('GET /users', () => {
     it('401 without a token', async () => {
