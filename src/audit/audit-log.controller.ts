@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Roles } from '../auth/decorators/roles.decorator';
+import { Roles } from '../common/decorators/roles.decorator';
 import { Role } from '../users/user.enums';
 import { AuditLogService } from './audit-log.service';
 import { AuditLogEntryResponseDto, AuditLogPageDto } from './dto/audit-log-entry-response.dto';

@@ -5,7 +5,8 @@ import { isUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/errors/app-error';
 import { ActiveStatus, Organization, Role } from '../users/user.enums';
-import type { AuthUser, JwtClaims } from './auth-user';
+import type { AuthUser } from '../common/auth-user';
+import type { JwtClaims } from './jwt-claims';
 
 export const JWT_ALGORITHM = 'HS256';
 

@@ -13,10 +13,10 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AppError } from '../common/errors/app-error';
-import type { AuthUser } from './auth-user';
+import type { AuthUser } from '../common/auth-user';
 import { AuthService } from './auth.service';
-import { CurrentUser } from './decorators/current-user.decorator';
-import { Public } from './decorators/public.decorator';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { Public } from '../common/decorators/public.decorator';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { MicrosoftSignInDto } from './dto/microsoft-sign-in.dto';
 import { TokenRequestDto } from './dto/token-request.dto';

@@ -7,7 +7,7 @@ import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import { User } from '../users/entities/user.entity';
 import { ActiveStatus, Role, UserState } from '../users/user.enums';
-import type { AuthUser } from './auth-user';
+import type { AuthUser } from '../common/auth-user';
 import { invalidCredentials, LoginLockout } from './login-lockout.service';
 import { MicrosoftGraphClient } from './microsoft-graph.client';
 import {

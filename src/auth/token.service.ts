@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config';
 import type { User } from '../users/entities/user.entity';
-import type { JwtClaims } from './auth-user';
+import type { JwtClaims } from './jwt-claims';
 
 export interface TokenResponse {
   access_token: string;

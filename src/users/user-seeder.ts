@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { User } from './entities/user.entity';
 import { ActiveStatus, Course, Organization, Role, UserState } from './user.enums';
 
-/** The password of the mock users when SEED_PASSWORD is not set (local data only; see README). */
+/** The password of the mock users when SEED_PASSWORD is not set (local data only; see docs/api.md). */
 export const DEFAULT_SEED_PASSWORD = 'portal-dev-password';
 
 export interface SeedUser {

@@ -1,4 +1,4 @@
-/** Exit codes shared by the ECS tools (documented in README.md, "Deploy"). */
+/** Exit codes shared by the ECS tools (documented in docs/deploy.md, "The deploy tool"). */
 export const ExitCode = {
   OK: 0,
   /** An AWS call failed (permissions, throttling, network) or another unexpected error. */

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AppError } from '../../common/errors/app-error';
-import { AccessTokenVerifier } from '../access-token.verifier';
+import { AppError } from '../errors/app-error';
+import { AccessTokenVerifier } from '../../auth/access-token.verifier';
 import type { AuthUser } from '../auth-user';
 import { IS_PUBLIC } from '../decorators/public.decorator';
 

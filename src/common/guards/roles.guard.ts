@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AppError } from '../../common/errors/app-error';
+import { AppError } from '../errors/app-error';
 import { Role } from '../../users/user.enums';
 import type { AuthUser } from '../auth-user';
 import { ROLES } from '../decorators/roles.decorator';

@@ -8,12 +8,3 @@ export interface AuthUser {
   organization: Organization | null;
   active: ActiveStatus;
 }
-
-export interface JwtClaims {
-  sub: string;
-  role: Role;
-  organization: Organization | null;
-  token_version: number;
-  iat?: number;
-  exp?: number;
-}
