@@ -10,7 +10,7 @@ import { DEFAULT_SEED_PASSWORD, SEED_USERS, seedMockUsers } from '../src/users/u
 /**
  * `npm run seed`: loads the mock users for local use (idempotent). Uses DATABASE_URL, or the
  * embedded PostgreSQL when it is unset, and applies pending migrations first.
- * Mock users share SEED_PASSWORD (default in README); never in production.
+ * Mock users share SEED_PASSWORD (default in docs/api.md); never in production.
  */
 async function main(): Promise<void> {
   if (process.env.NODE_ENV === 'production') {
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `${result.created.length} created, ${result.existing.length} already there. ` +
-        `New users' password: ${process.env.SEED_PASSWORD ? 'SEED_PASSWORD' : 'the default in README'}.`,
+        `New users' password: ${process.env.SEED_PASSWORD ? 'SEED_PASSWORD' : 'the default in docs/api.md, "Mock users"'}.`,
     );
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
