@@ -17,7 +17,7 @@ describe('MicrosoftSigningKeys (against a loopback fake Entra)', () => {
   let keys: MicrosoftSigningKeys;
   let tid: string;
 
-  const clock = { now: () => new Date(now) } as Clock;
+  const clock: Clock = { now: () => new Date(now) };
   const advance = (ms: number) => {
     now += ms;
   };
