@@ -4,6 +4,8 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import * as bcrypt from 'bcrypt';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../ormconfig';
 import { AuditLogEntry } from '../src/audit/entities/audit-log.entity';
@@ -20,6 +22,7 @@ import { testDatabaseUrl } from './setup/test-database';
 import { truncateAll } from './utils/db';
 import { createUser, DEFAULT_PASSWORD } from './utils/factories';
 import { FakeSecretsManager } from './utils/fake-secrets-manager';
+import { ToolError } from '../tools/ecs/common';
 
 const SECRET = 'portal/test/admin-password';
 const EMAIL = 'admin@example.com';
@@ -278,6 +281,94 @@ describe('rotate-password against a real database (Secrets Manager faked)', () =
     // The rerun repairs it.
     await rotatePassword(options(), deps());
     await expectConsistent();
+  });
+
+  it('refuses an account linked to a Microsoft identity: exit code 2, nothing changed', async () => {
+    const tid = '9188040d-6c67-4c5b-b112-36a304b66dad';
+    const user = await createUser(dataSource, {
+      email: EMAIL,
+      role: Role.USER,
+      microsoftTid: tid,
+      microsoftOid: '00000000-0000-0000-66f3-3332eca7ea81',
+    });
+    sm.seed(SECRET, DEFAULT_PASSWORD);
+    const before = await userRow();
+
+    const err = await rotatePassword(options(), deps()).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ToolError);
+    expect(err).toMatchObject({ exitCode: 2 });
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${EMAIL} is linked to a Microsoft identity \\(tenant ${tid}\\)`),
+    );
+    expect(await userRow()).toEqual(before);
+    expect(generated).toEqual([]);
+    expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
+    expect(await dataSource.getRepository(AuditLogEntry).count()).toBe(0);
+    expect(await userRow()).toMatchObject({ id: user.id, role: Role.USER });
+  });
+
+  it('the CLI prints the refusal and exits 2 before any AWS call', async () => {
+    await createUser(dataSource, {
+      email: EMAIL,
+      microsoftTid: '9188040d-6c67-4c5b-b112-36a304b66dad',
+      microsoftOid: '00000000-0000-0000-66f3-3332eca7ea81',
+    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(__dirname, '..', 'node_modules', 'ts-node', 'dist', 'bin.js'),
+        '-T',
+        'tools/rotate-password.ts',
+        '--email',
+        EMAIL,
+        '--role',
+        'ADM',
+        '--secret-id',
+        SECRET,
+      ],
+      {
+        cwd: join(__dirname, '..'),
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: testDatabaseUrl(),
+          AWS_REGION: 'sa-east-1',
+          // Any AWS call would fail on these; none may be made.
+          AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'not-a-real-key',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          LOG_LEVEL: 'silent',
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(run.stderr).toContain(`rotate-password: ${EMAIL} is linked to a Microsoft identity`);
+    expect(run.status).toBe(2);
+    expect((await userRow())!.role).toBe(Role.USER);
+  });
+
+  it('refuses an account linked while the rotation was running', async () => {
+    await createUser(dataSource, { email: EMAIL, role: Role.USER });
+    const err = await rotatePassword(
+      options(),
+      deps({
+        afterStep: async (step) => {
+          if (step === 'pending-stored') {
+            await dataSource.query(
+              'UPDATE users SET microsoft_tid = $1, microsoft_oid = $1 WHERE email = $2',
+              ['9188040d-6c67-4c5b-b112-36a304b66dad', EMAIL],
+            );
+          }
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ToolError', exitCode: 2 });
+    const row = await userRow();
+    expect(row).toMatchObject({ role: Role.USER });
+    expect(row!.passwordHash).not.toBeNull();
+    await expect(bcrypt.compare(generated[0], row!.passwordHash!)).resolves.toBe(false);
   });
 
   it('does not create a secret named by an ARN', async () => {

@@ -25,7 +25,8 @@ password is never printed: read it from the secret.
   --organization  organization of a user that does not exist yet (default ALL for ADM)
 
 environment: DATABASE_URL or DATABASE_SECRET_ID, DATABASE_SSL, BCRYPT_COST, AWS_REGION
-exit codes: 0 rotated, 1 failed (run again), 2 usage, 78 bad configuration`;
+exit codes: 0 rotated, 1 failed (run again), 2 usage or an account linked to Microsoft
+(refused), 78 bad configuration`;
 
 export type RotateArgs = Omit<RotationOptions, 'bcryptCost'>;
 

@@ -8,10 +8,11 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import * as bcrypt from 'bcrypt';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { User } from '../../src/users/entities/user.entity';
 import { ActiveStatus, Organization, Role, UserState } from '../../src/users/user.enums';
+import { ExitCode, ToolError } from '../ecs/common';
 import { generatePassword } from './password';
 
 export const CURRENT = 'AWSCURRENT';
@@ -81,6 +82,8 @@ export async function rotatePassword(
     await deps.afterStep?.(s);
   };
 
+  // Before any secret is touched: a refused run leaves nothing half done.
+  await refuseMicrosoftLinked(deps.dataSource.manager, email);
   const stages = await versionStages(secrets, opts.secretId, out);
   const currentId = versionWith(stages, CURRENT);
   const pendingId = versionWith(stages, PENDING);
@@ -198,6 +201,8 @@ async function writeUser(
     });
     let userId: string;
     if (existing) {
+      // Checked again under the row lock: linked since the first check, still refused.
+      await refuseMicrosoftLinked(manager, email);
       userId = existing.id;
       await users
         .createQueryBuilder()
@@ -238,6 +243,26 @@ async function writeUser(
     );
     return { userId, created: !existing };
   });
+}
+
+/**
+ * The rotation gives an account a password and a role (ADM, usually). An account linked to a
+ * Microsoft identity would then be that role for whoever holds the identity too, so it is
+ * refused (exit code 2): rotate a password-only account.
+ */
+async function refuseMicrosoftLinked(manager: EntityManager, email: string): Promise<void> {
+  const rows: Array<{ microsoft_tid: string }> = await manager.query(
+    'SELECT microsoft_tid FROM users WHERE email = $1 AND microsoft_tid IS NOT NULL',
+    [email],
+  );
+  if (rows.length > 0) {
+    throw new ToolError(
+      ExitCode.USAGE,
+      `${email} is linked to a Microsoft identity (tenant ${rows[0].microsoft_tid}); the rotation ` +
+        'only manages password accounts and will not give it a password or a role. Use an ' +
+        'address that is not linked to Microsoft; nothing was changed.',
+    );
+  }
 }
 
 async function verify(
