@@ -16,7 +16,8 @@ import { abortOnSignals } from './lib/signals';
 
 export const USAGE = `usage: npm run deploy -- --cluster NAME --service NAME --image IMAGE
          [--git-sha SHA] [--allow-older] [--force] [--from-latest | --from-service]
-         [--container NAME] [--task-role-arn ARN] [--capacity-provider-strategy LIST]
+         [--container NAME] [--task-role-arn ARN] [--migration-secret-id ID]
+         [--capacity-provider-strategy LIST]
          [--timeout SECONDS] [--start-timeout SECONDS] [--max-failed-tasks N]
          [--smoke-url URL] [--smoke-timeout SECONDS] [--output text|json]
          [--region REGION] [--dry-run]
@@ -32,6 +33,9 @@ task from it, then updates the service and waits until its deployment is COMPLET
   --from-service     ... or copy the service's (without either, such a drift is refused)
   --container        the container to deploy to (default: the only one, else "app")
   --task-role-arn    the IAM role the migration task runs as (the migrator role)
+  --migration-secret-id
+                     DATABASE_SECRET_ID for the migration task only (the migrator database
+                     user's secret; the service keeps its own)
   --capacity-provider-strategy
                      where the migration task runs, NAME[:WEIGHT[:BASE]],... (default:
                      on-demand FARGATE, whatever the service uses)
@@ -65,6 +69,7 @@ export function parseDeployArgs(argv: string[]): DeployArgs | 'help' {
     'from-latest': { type: 'boolean' },
     'from-service': { type: 'boolean' },
     'task-role-arn': { type: 'string' },
+    'migration-secret-id': { type: 'string' },
     'capacity-provider-strategy': { type: 'string' },
     timeout: { type: 'string' },
     'start-timeout': { type: 'string' },
@@ -114,6 +119,7 @@ export function parseDeployArgs(argv: string[]): DeployArgs | 'help' {
     force: v.force === true,
     from: v['from-latest'] ? 'latest' : v['from-service'] ? 'service' : undefined,
     taskRoleArn: role === undefined ? undefined : roleArn(role, 'task-role-arn'),
+    migrationSecretId: optionalString(v, 'migration-secret-id'),
     capacityProviderStrategy:
       strategy === undefined ? undefined : capacityProviderStrategy(strategy),
     startTimeoutSeconds: positiveInt(v['start-timeout'], 'start-timeout', 300),

@@ -1,5 +1,6 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  ClientException,
   DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
@@ -673,15 +674,25 @@ describe('deploy: where and as whom the migration task runs', () => {
   });
 
   // #15 item 7
-  it('--task-role-arn: as the migrator role instead of the service role', async () => {
+  it('--task-role-arn and --migration-secret-id: as the migrator, not as the service', async () => {
     happyUntilMigration();
     servicesAfterStart(completed());
 
-    await run({ taskRoleArn: roleArn('portal-api-migrator') });
+    await run({
+      taskRoleArn: roleArn('portal-api-migrator'),
+      migrationSecretId: 'portal/dev/database-migrator',
+    });
 
     expect(ecs.commandCalls(RunTaskCommand)[0].args[0].input.overrides).toEqual({
       taskRoleArn: roleArn('portal-api-migrator'),
-      containerOverrides: [{ name: 'app', command: MIGRATION_COMMAND }],
+      containerOverrides: [
+        {
+          name: 'app',
+          command: MIGRATION_COMMAND,
+          // The migrator database user (DDL), readable by the migrator role only.
+          environment: [{ name: 'DATABASE_SECRET_ID', value: 'portal/dev/database-migrator' }],
+        },
+      ],
     });
     // The service keeps its own role: the new revision is the old one with a new image.
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input.taskRoleArn).toBe(
@@ -1285,6 +1296,23 @@ describe('deploy: task definition fields and tags (#15 item 10)', () => {
     await run({ dryRun: true });
     expect(output()).toContain(
       `note: the family's latest revision portal-api:43 was registered by an earlier deploy of commit ${'3'.repeat(40)}`,
+    );
+  });
+
+  it('a family without an ACTIVE revision (the service one deregistered) is no drift', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs
+      .on(DescribeTaskDefinitionCommand, { taskDefinition: tdArn(41) })
+      .resolves({ taskDefinition: { ...taskDefinition(41), status: 'INACTIVE' }, tags: [] });
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: 'portal-api' }).rejects(
+      new ClientException({
+        message: 'Unable to describe task definition.',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(run({ dryRun: true })).resolves.toMatchObject({ outcome: 'planned' });
+    expect(output()).toContain(
+      "note: the family portal-api has no ACTIVE revision: copying the service's",
     );
   });
 

@@ -62,6 +62,8 @@ export interface DeployOptions {
   from?: 'latest' | 'service';
   /** The IAM role the migration task runs as (a migrator role with DDL rights). */
   taskRoleArn?: string;
+  /** DATABASE_SECRET_ID for the migration task only: the migrator database user's secret. */
+  migrationSecretId?: string;
   /** Where the migration task runs; default on-demand FARGATE (see placementOf). */
   capacityProviderStrategy?: CapacityProviderStrategyItem[];
   /** How long the migration task may take to reach RUNNING. */
@@ -173,6 +175,9 @@ export async function deploy(
         taskDefinition: newTd,
         container,
         command: MIGRATION_COMMAND,
+        environment: opts.migrationSecretId
+          ? [{ name: 'DATABASE_SECRET_ID', value: opts.migrationSecretId }]
+          : undefined,
         placement,
         startedBy: 'portal-api-deploy',
         taskRoleArn: opts.taskRoleArn,
@@ -308,7 +313,15 @@ async function pickSource(
   out: Output,
 ): Promise<DescribedTaskDefinition> {
   const runningTd = running.taskDefinition;
-  const latest = await describeTaskDefinition(ecs, runningTd.family!);
+  let latest: DescribedTaskDefinition;
+  try {
+    latest = await describeTaskDefinition(ecs, runningTd.family!);
+  } catch (err) {
+    // No ACTIVE revision in the family (the service's own was deregistered): nothing to drift.
+    if ((err as Error).name !== 'ClientException') throw err;
+    out(`note: the family ${runningTd.family} has no ACTIVE revision: copying the service's`);
+    return running;
+  }
   const latestArn = latest.taskDefinition.taskDefinitionArn;
   if (latestArn === runningTd.taskDefinitionArn) return running;
   const by = registeredBy(latest.tags);
