@@ -614,6 +614,7 @@ describe('deploy: the migration fails (exit 3) and the service is left alone', (
     expect(err.exitCode).toBe(ExitCode.TIMED_OUT);
     expect(err.message).toMatch(/\(last status PROVISIONING\); it was stopped/);
     expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(1);
+    expectRetired();
   });
 
   it('on SIGTERM it stops the migration task it started and ends with 143', async () => {

@@ -167,6 +167,7 @@ export async function deploy(
   );
 
   out('2. running the migrations');
+  let stoppedByUs = false;
   try {
     progress.migrationTaskArn = await runTaskToCompletion(
       {
@@ -185,14 +186,19 @@ export async function deploy(
         onStarted: (arn) => {
           progress.migrationTaskArn = arn;
         },
+        onStopped: () => {
+          stoppedByUs = true;
+        },
       },
       { ecs, logsFor: deps.logsFor, out, pollMs },
       deadline,
     );
   } catch (err) {
-    // Timed out, the task may still be migrating: the revision stays, the message says so.
-    if (err instanceof ToolError && err.exitCode === ExitCode.TIMED_OUT) throw err;
-    // Failed, never started, or stopped on SIGINT/SIGTERM: no family reference may pick it.
+    // Timed out with the task left running, still migrating: the revision stays.
+    const stillRunning =
+      !stoppedByUs && err instanceof ToolError && err.exitCode === ExitCode.TIMED_OUT;
+    if (stillRunning) throw err;
+    // Failed, never started, or stopped by the tool: no family reference may pick it.
     await retireRevision(ecs, newArn, 'failed', out);
     if (!(err instanceof ToolError)) throw err;
     throw new ToolError(

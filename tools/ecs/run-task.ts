@@ -82,6 +82,8 @@ export interface OneOffTask {
   startTimeoutMs: number;
   /** Called with the task's ARN as soon as RunTask answered. */
   onStarted?: (taskArn: string) => void;
+  /** Called when the tool itself stopped the task (start timeout, deadline, signal). */
+  onStopped?: () => void;
 }
 
 export interface RunDeps {
@@ -164,6 +166,7 @@ async function stopTask(
   const id = arnId(taskArn);
   try {
     await deps.ecs.send(new StopTaskCommand({ cluster: task.cluster, task: taskArn, reason }));
+    task.onStopped?.();
     deps.out(`  stopped the ${task.purpose} task ${id}`);
     return 'it was stopped';
   } catch (err) {
