@@ -18,11 +18,11 @@ import {
   RotationStep,
 } from '../tools/rotation/rotate-password';
 import { parseRotateArgs } from '../tools/rotate-password';
+import { ExitCode, ToolError } from '../tools/ecs/common';
 import { testDatabaseUrl } from './setup/test-database';
 import { truncateAll } from './utils/db';
 import { createUser, DEFAULT_PASSWORD } from './utils/factories';
 import { FakeSecretsManager } from './utils/fake-secrets-manager';
-import { ToolError } from '../tools/ecs/common';
 
 const SECRET = 'portal/test/admin-password';
 const EMAIL = 'admin@example.com';
@@ -236,7 +236,7 @@ describe('rotate-password against a real database (Secrets Manager faked)', () =
       expect(generated).toEqual([current]);
     });
 
-    it('after AWSCURRENT moved but before AWSPENDING was dropped: usable, and a rerun rotates cleanly', async () => {
+    it('after AWSCURRENT moved but before AWSPENDING was dropped: usable, and a rerun finishes it', async () => {
       sm.failCall(UpdateSecretVersionStageCommand, 2, new Error('connection reset'));
       await expect(rotatePassword(options(), deps())).rejects.toThrow(/connection reset/);
       // Already usable: AWSCURRENT is the new password and the database has it.
@@ -244,12 +244,154 @@ describe('rotate-password against a real database (Secrets Manager faked)', () =
       expect(current).toBe(generated[0]);
       await expect(bcrypt.compare(current, (await userRow())!.passwordHash!)).resolves.toBe(true);
 
+      // AWSPENDING is still there: the rerun resumes it (no new password) and drops the label.
+      const result = await rotatePassword(options(), deps());
+
+      expect(result.resumed).toBe(true);
+      const end = await expectConsistent();
+      expect(generated).toHaveLength(1);
+      expect(end.current).toBe(generated[0]);
+      expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe(DEFAULT_PASSWORD);
+
+      // The next run rotates afresh.
+      await rotatePassword(options(), deps());
+      expect(generated).toHaveLength(2);
+      expect((await expectConsistent()).current).toBe(generated[1]);
+    });
+  });
+
+  describe('the first rotation of a new secret (AWS puts AWSCURRENT on its first version)', () => {
+    it('a crash after storing the pending password: the rerun resumes it, no second password', async () => {
+      await expect(rotatePassword(options(), deps(crashAfter('pending-stored')))).rejects.toThrow(
+        /simulated crash/,
+      );
+      // What AWS does to a secret's first version: both labels on it.
+      const [first] = Object.entries(sm.labels(SECRET));
+      expect(first[1]).toEqual(['AWSCURRENT', 'AWSPENDING']);
+
+      const result = await rotatePassword(options(), deps());
+
+      expect(result).toMatchObject({ resumed: true, versionId: first[0], userCreated: true });
+      const { current } = await expectConsistent();
+      expect(generated).toEqual([current]);
+      expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      expect(sm.labels(SECRET)).toEqual({ [first[0]]: ['AWSCURRENT'] });
+      expect(lines.join('\n')).toContain('(also AWSCURRENT: the first version of the secret)');
+    });
+
+    it('a crash after writing the user: the rerun keeps the password the user already has', async () => {
+      await expect(rotatePassword(options(), deps(crashAfter('user-written')))).rejects.toThrow();
+      const stored = sm.valueAt(SECRET, 'AWSCURRENT')!;
+      await expect(bcrypt.compare(stored, (await userRow())!.passwordHash!)).resolves.toBe(true);
+
       await rotatePassword(options(), deps());
 
-      const end = await expectConsistent();
+      const { current } = await expectConsistent();
+      expect(current).toBe(stored);
+      expect(generated).toHaveLength(1);
+    });
+  });
+
+  describe('overlapping rotations of one secret', () => {
+    beforeEach(async () => {
+      await createUser(dataSource, { email: EMAIL, role: Role.ADM });
+      sm.seed(SECRET, DEFAULT_PASSWORD);
+    });
+
+    it('hold an advisory lock on the secret: a second one gives up (BUSY) while the first runs', async () => {
+      let second: unknown;
+      const result = await rotatePassword(
+        options(),
+        deps({
+          afterStep: async (step) => {
+            if (step === 'user-written') {
+              // Started by hand or by the schedule at the same moment, against the same secret
+              // (by its ARN this time: one lock per secret, whatever it is called).
+              second = await rotatePassword(
+                options({ secretId: sm.arnOf(SECRET) }),
+                deps({ lockWaitMs: 0 }),
+              ).catch((e: unknown) => e);
+            }
+          },
+        }),
+      );
+      expect(second).toBeInstanceOf(ToolError);
+      expect(second).toMatchObject({
+        exitCode: ExitCode.BUSY,
+        message: expect.stringMatching(/another rotation of arn:aws:secretsmanager:.* is running/),
+      });
+      const { current } = await expectConsistent();
+      expect(current).toBe(generated[0]);
+      expect(generated).toHaveLength(1);
+      expect(result.resumed).toBe(false);
+    });
+
+    it('a second one waits for the lock, then rotates afresh', async () => {
+      let second: Promise<unknown> | undefined;
+      await rotatePassword(
+        options(),
+        deps({
+          afterStep: (step) => {
+            if (step === 'pending-stored') {
+              second = rotatePassword(options(), deps({ lockWaitMs: 20_000 }));
+            }
+          },
+        }),
+      );
+      await expect(second).resolves.toMatchObject({ resumed: false });
+      const { current } = await expectConsistent();
       expect(generated).toHaveLength(2);
-      expect(end.current).toBe(generated[1]);
+      expect(current).toBe(generated[1]);
       expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe(generated[0]);
+    });
+
+    it('re-reads the labels before moving AWSCURRENT: a value put since is replaced, not tripped on', async () => {
+      await rotatePassword(
+        options(),
+        deps({
+          afterStep: (step) => {
+            // Someone runs `aws secretsmanager put-secret-value` meanwhile.
+            if (step === 'verified') sm.putCurrent(SECRET, 'typed by hand', 'v-manual');
+          },
+        }),
+      );
+      const { current } = await expectConsistent();
+      expect(current).toBe(generated[0]);
+      expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe('typed by hand');
+      const moves = sm.mock
+        .commandCalls(UpdateSecretVersionStageCommand)
+        .map((c) => c.args[0].input)
+        .filter((i) => i.VersionStage === 'AWSCURRENT');
+      expect(moves).toEqual([
+        expect.objectContaining({
+          RemoveFromVersionId: 'v-manual',
+          MoveToVersionId: expect.any(String),
+        }),
+      ]);
+    });
+
+    it('refuses to promote when AWSPENDING moved to another version meanwhile', async () => {
+      await expect(
+        rotatePassword(
+          options(),
+          deps({
+            afterStep: async (step) => {
+              if (step === 'verified') {
+                // Another writer (not this tool) started a rotation of its own.
+                await new SecretsManagerClient({ region: 'sa-east-1' }).send(
+                  new PutSecretValueCommand({
+                    SecretId: SECRET,
+                    ClientRequestToken: 'v-other',
+                    SecretString: 'someone else',
+                    VersionStages: ['AWSPENDING'],
+                  }),
+                );
+              }
+            },
+          }),
+        ),
+      ).rejects.toThrow(/AWSPENDING moved to version v-other during the rotation/);
+      expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
     });
   });
 
