@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { PageQueryDto } from '../../common/dto/page.dto';
+import { PageQueryDto } from '../../common/pagination/page-query.dto';
 
 /** GET /audit-log filters, each an exact match. */
 export class AuditLogQueryDto extends PageQueryDto {

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsEnum, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { PageQueryDto } from '../../common/dto/page.dto';
+import { PageQueryDto } from '../../common/pagination/page-query.dto';
 import { ActiveStatus, Course, Organization, RA_PATTERN, Role, UserState } from '../user.enums';
 import { Trim } from './user-fields';
 
