@@ -183,6 +183,7 @@ describe('users', () => {
       ['year=abc', 'year'],
       ['year=1.5', 'year'],
       ['ra=123', 'ra'],
+      ['name=a%00b', 'name'],
       ['limit=0', 'limit'],
       ['limit=101', 'limit'],
       ['offset=0', 'offset'],
