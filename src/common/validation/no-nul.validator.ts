@@ -10,7 +10,7 @@ export function NoNul(options?: ValidationOptions): PropertyDecorator {
       name: 'noNul',
       validator: {
         validate: (value: unknown) => typeof value !== 'string' || !value.includes('\u0000'),
-        defaultMessage: ({ property }) => `${property} must not contain NUL characters`,
+        defaultMessage: (args) => `${args?.property ?? 'value'} must not contain NUL characters`,
       },
     },
     options,
