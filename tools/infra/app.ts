@@ -97,11 +97,15 @@ if (require.main === module) {
     }),
   );
   const assembly = app.synth();
-  for (const stack of assembly.stacks) {
-    for (const m of stack.messages)
-      console.warn(`${m.level}: ${m.id}: ${JSON.stringify(m.entry.data)}`);
+  if (!underCli) {
+    // (The CLI prints these itself.)
+    for (const stack of assembly.stacks) {
+      for (const m of stack.messages) {
+        console.warn(`${m.level}: ${m.id}: ${JSON.stringify(m.entry.data)}`);
+      }
+    }
+    console.log(
+      `synthesized ${assembly.stacks.map((s) => s.stackName).join(', ')} to ${assembly.directory}`,
+    );
   }
-  console.log(
-    `synthesized ${assembly.stacks.map((s) => s.stackName).join(', ')} to ${assembly.directory}`,
-  );
 }

@@ -2,7 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { buildApp, PortalApiApp } from './app';
+import { buildApp, contextFromArgs, PortalApiApp } from './app';
 import { readContext, UNSET_REPOSITORY } from './config';
 import { BOOTSTRAP_COMMAND, PURGE_COMMAND } from './service-stack';
 
@@ -155,6 +155,17 @@ describe('context', () => {
       githubRepository: UNSET_REPOSITORY,
       environments: { dev: { adot: false }, production: { adot: false } },
     });
+  });
+});
+
+describe('npm run infra:synth arguments', () => {
+  it('reads -c key=value pairs, and refuses anything else', () => {
+    expect(contextFromArgs(['-c', 'dev:adot=true', '--context', 'githubRepository=o/r'])).toEqual({
+      'dev:adot': 'true',
+      githubRepository: 'o/r',
+    });
+    expect(() => contextFromArgs(['--profile', 'x'])).toThrow(/unknown argument --profile/);
+    expect(() => contextFromArgs(['-c', 'novalue'])).toThrow(/-c needs key=value/);
   });
 });
 
