@@ -265,6 +265,14 @@ describe('database', () => {
       });
     }
     tpl.resourceCountIs('AWS::SecretsManager::RotationSchedule', 3);
+    // The logins' first rotation waits for its schedule (they exist after db:bootstrap).
+    for (const login of ['MigratorLogin', 'AppLogin']) {
+      tpl.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+        SecretId: { Ref: Match.stringLikeRegexp(`^${login}Attachment`) },
+        RotateImmediatelyOnUpdate: false,
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      });
+    }
     tpl.resourceCountIs('AWS::Serverless::Application', 3);
   });
 

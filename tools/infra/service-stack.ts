@@ -181,6 +181,9 @@ export class ServiceStack extends Stack {
         secret,
         automaticallyAfter: Duration.days(settings.passwordRotationDays),
         vpcSubnets: rotationSubnets,
+        // Not at creation: the login exists only once npm run db:bootstrap has run, and the
+        // multi-user rotation starts by signing in with it.
+        rotateImmediatelyOnUpdate: false,
       });
       return secret;
     };
@@ -550,9 +553,9 @@ export class ServiceStack extends Stack {
     );
     deployRole.addToPolicy(
       new iam.PolicyStatement({
+        // Tags copied at registration, and the tool's marks on revisions (e.g. a failed one).
         actions: ['ecs:TagResource'],
         resources: [`${familyArn}:*`],
-        conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
       }),
     );
     deployRole.addToPolicy(
