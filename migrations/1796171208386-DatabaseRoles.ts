@@ -33,10 +33,18 @@ export class DatabaseRoles1796171208386 implements MigrationInterface {
                         END;
                     END IF;
                 END LOOP;
-                -- Handing objects to the migrator and setting its default privileges need
-                -- membership (a superuser has it implicitly; the RDS master user created the
-                -- role, so it may grant it to itself).
-                IF NOT pg_has_role(current_user, 'portal_migrator', 'MEMBER') THEN
+                -- Handing objects to the migrator and setting its default privileges need the
+                -- right to SET ROLE to it (a superuser has it implicitly; the RDS master user
+                -- created the role, so it may grant it to itself). From PostgreSQL 16 on, the
+                -- creator holds the role WITH ADMIN only, without SET: MEMBER is not enough.
+                IF current_setting('server_version_num')::int >= 160000 THEN
+                    IF NOT pg_has_role(current_user, 'portal_migrator', 'SET') THEN
+                        EXECUTE format(
+                            'GRANT portal_migrator TO %I WITH INHERIT TRUE, SET TRUE',
+                            current_user
+                        );
+                    END IF;
+                ELSIF NOT pg_has_role(current_user, 'portal_migrator', 'MEMBER') THEN
                     EXECUTE format('GRANT portal_migrator TO %I', current_user);
                 END IF;
             END

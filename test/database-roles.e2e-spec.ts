@@ -296,6 +296,123 @@ describe('database roles', () => {
     });
   });
 
+  describe('the RDS path: a master user that is not a superuser', () => {
+    /**
+     * RDS's master user has CREATEROLE and owns the database, but is no superuser. It applied the
+     * older migrations itself, then runs db:bootstrap. The roles exist in this test cluster
+     * already (the global setup made them as superuser), so the master is given what creating
+     * them gives it: ADMIN on them, and from PostgreSQL 16 on nothing more (no SET, no INHERIT).
+     */
+    it('applies the roles migration over its own tables and provisions the logins', async () => {
+      const id = suffix();
+      const db = `portal_rds_${id}`;
+      const masterName = `portal_test_master_${id}`;
+      const logins: DatabaseLogin[] = [
+        {
+          username: `portal_test_rm_${id}`,
+          password: randomBytes(18).toString('base64url'),
+          role: MIGRATOR_ROLE,
+        },
+        {
+          username: `portal_test_ra_${id}`,
+          password: randomBytes(18).toString('base64url'),
+          role: APP_ROLE,
+        },
+      ];
+      const master: DatabaseLogin = {
+        username: masterName,
+        password: randomBytes(18).toString('base64url'),
+        role: APP_ROLE,
+      };
+      const [{ v }] = await admin.query<Array<{ v: string }>>(
+        `SELECT current_setting('server_version_num') AS v`,
+      );
+      const adminOnly =
+        Number(v) >= 160000 ? 'WITH ADMIN TRUE, INHERIT FALSE, SET FALSE' : 'WITH ADMIN OPTION';
+      await admin.query(
+        `CREATE ROLE "${masterName}" LOGIN CREATEROLE PASSWORD '${master.password}'`,
+      );
+      await admin.query(`GRANT ${MIGRATOR_ROLE}, ${APP_ROLE} TO "${masterName}" ${adminOnly}`);
+      await admin.query(`CREATE DATABASE "${db}" OWNER "${masterName}"`);
+      const urlOf = (l: DatabaseLogin) => {
+        const u = new URL(urlFor(l));
+        u.pathname = `/${db}`;
+        return u.toString();
+      };
+      const connect = (l: DatabaseLogin, migrations?: unknown[]) => {
+        const base = buildDataSourceOptions({ url: urlOf(l), poolSize: 2 });
+        return new DataSource({
+          ...base,
+          logging: false,
+          migrations: (migrations ?? base.migrations) as string[],
+        });
+      };
+      try {
+        // Before this release: the older migrations, as the master, who owns their tables.
+        const old = connect(master);
+        await old.initialize();
+        const rolesMigration = old.migrations.findIndex(
+          (m) => m.name === 'DatabaseRoles1796171208386',
+        );
+        expect(rolesMigration).toBeGreaterThan(0);
+        (old.migrations as unknown[]).splice(rolesMigration);
+        await runMigrationsWithLock(old, { log: () => undefined });
+        await old.destroy();
+
+        const boot = connect(master);
+        await boot.initialize();
+        const messages: string[] = [];
+        try {
+          await bootstrapDatabase(boot, logins, (m) => messages.push(m));
+        } finally {
+          await boot.destroy();
+        }
+        expect(messages).toContain('applied migration DatabaseRoles1796171208386');
+
+        const check = new Client({ connectionString: urlOf(logins[1]) });
+        await check.connect();
+        try {
+          const owners = await check.query<{ owner: string }>(
+            `SELECT DISTINCT tableowner AS owner FROM pg_tables WHERE schemaname = 'public'`,
+          );
+          expect(owners.rows).toEqual([{ owner: MIGRATOR_ROLE }]);
+          await check.query(`INSERT INTO audit_log (action, target_type) VALUES ('rds', 'test')`);
+          await expect(sqlState(check.query('DELETE FROM audit_log'))).resolves.toBe('42501');
+        } finally {
+          await check.end();
+        }
+        // The migrator login runs a later migration as portal_migrator.
+        class RdsLater9999999999998 implements MigrationInterface {
+          name = 'RdsLater9999999999998';
+          async up(q: QueryRunner): Promise<void> {
+            await q.query('CREATE TABLE rds_later (id int)');
+          }
+          async down(q: QueryRunner): Promise<void> {
+            await q.query('DROP TABLE rds_later');
+          }
+        }
+        const base = buildDataSourceOptions({ url: urlOf(logins[0]) });
+        const later = connect(logins[0], [...(base.migrations as string[]), RdsLater9999999999998]);
+        await later.initialize();
+        try {
+          const applied = await runMigrationsWithLock(later, { log: () => undefined });
+          expect(applied.map((m) => m.name)).toEqual(['RdsLater9999999999998']);
+          const [row] = await later.query<Array<{ owner: string }>>(
+            `SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'rds_later'`,
+          );
+          expect(row).toEqual({ owner: MIGRATOR_ROLE });
+        } finally {
+          await later.destroy();
+        }
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+        for (const l of logins) await admin.query(`DROP ROLE IF EXISTS "${l.username}"`);
+        await admin.query(`REVOKE ${MIGRATOR_ROLE}, ${APP_ROLE} FROM "${masterName}" CASCADE`);
+        await admin.query(`DROP ROLE IF EXISTS "${masterName}"`);
+      }
+    });
+  });
+
   describe('provisioning logins (npm run db:bootstrap)', () => {
     it('creates the logins, then on a second run resets their passwords; both log in', async () => {
       const migrator: DatabaseLogin = {
