@@ -333,7 +333,10 @@ describe('database roles', () => {
         `CREATE ROLE "${masterName}" LOGIN CREATEROLE PASSWORD '${master.password}'`,
       );
       await admin.query(`GRANT ${MIGRATOR_ROLE}, ${APP_ROLE} TO "${masterName}" ${adminOnly}`);
-      await admin.query(`CREATE DATABASE "${db}" OWNER "${masterName}"`);
+      // CREATE/DROP DATABASE checkpoint and touch the disk: no statement timeout for them.
+      const su = new Client({ connectionString: testDatabaseUrl(), statement_timeout: 0 });
+      await su.connect();
+      await su.query(`CREATE DATABASE "${db}" OWNER "${masterName}"`);
       const urlOf = (l: DatabaseLogin) => {
         const u = new URL(urlFor(l));
         u.pathname = `/${db}`;
@@ -405,7 +408,8 @@ describe('database roles', () => {
           await later.destroy();
         }
       } finally {
-        await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+        await su.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+        await su.end();
         for (const l of logins) await admin.query(`DROP ROLE IF EXISTS "${l.username}"`);
         await admin.query(`REVOKE ${MIGRATOR_ROLE}, ${APP_ROLE} FROM "${masterName}" CASCADE`);
         await admin.query(`DROP ROLE IF EXISTS "${masterName}"`);
