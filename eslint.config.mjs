@@ -10,6 +10,7 @@ export default tseslint.config(
       'node_modules/**',
       'data/**',
       'coverage/**',
+      'tools/infra/cdk.out/**',
       'eslint.config.mjs',
       'jest.config.js',
       'jest.reliability.config.js',

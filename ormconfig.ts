@@ -1,9 +1,19 @@
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import {
+  DatabaseTls,
+  databaseTlsOptions,
+  RDS_CA_BUNDLE,
+  tlsParametersOf,
+} from './src/database/database-tls';
 
 export interface DatabaseSettings {
   url: string;
-  ssl?: boolean;
+  /**
+   * TLS, always verified (certificate chain and host name): `true` trusts the Amazon RDS CA
+   * bundle shipped with the app, `{ caFile }` another CA file; `false`/absent is plain TCP.
+   */
+  ssl?: boolean | DatabaseTls;
   poolSize?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -16,10 +26,19 @@ export interface DatabaseSettings {
  * TypeScript (tests, CLI) and from compiled JavaScript (dist/, the production image).
  */
 export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+  const urlTls = tlsParametersOf(settings.url);
+  if (urlTls.length > 0) {
+    // node-postgres lets these replace the verified TLS options below.
+    throw new Error(
+      `the database URL must not carry ${urlTls.join(', ')}: TLS is set by DATABASE_SSL and DATABASE_SSL_CA`,
+    );
+  }
   return {
     type: 'postgres',
     url: settings.url,
-    ssl: settings.ssl ? { rejectUnauthorized: false } : false,
+    ssl: settings.ssl
+      ? databaseTlsOptions(settings.ssl === true ? { caFile: RDS_CA_BUNDLE } : settings.ssl)
+      : false,
     entities: [join(__dirname, 'src', '**', '*.entity.{ts,js}')],
     migrations: [join(__dirname, 'migrations', '*.{ts,js}')],
     migrationsTableName: 'migrations',
@@ -47,6 +66,9 @@ export function buildDataSourceOptions(settings: DatabaseSettings): DataSourceOp
 export default new DataSource(
   buildDataSourceOptions({
     url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    ssl: process.env.DATABASE_SSL === 'true',
+    ssl:
+      process.env.DATABASE_SSL === 'true'
+        ? { caFile: process.env.DATABASE_SSL_CA || RDS_CA_BUNDLE }
+        : false,
   }),
 );

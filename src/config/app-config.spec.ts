@@ -1,3 +1,4 @@
+import { RDS_CA_BUNDLE } from '../database/database-tls';
 import { ConfigError, loadConfig, parseDurationSeconds } from './app-config';
 
 describe('loadConfig', () => {
@@ -24,7 +25,7 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8080);
     expect(c.runMigrationsOnStart).toBe(false);
     expect(c.jwtExpiresInSeconds).toBe(3600);
-    expect(c.databaseSsl).toBe(true);
+    expect(c.databaseSsl).toEqual({ caFile: RDS_CA_BUNDLE });
     expect(c.adminEmail).toBe('admin@example.com');
   });
 
@@ -52,6 +53,38 @@ describe('loadConfig', () => {
   it('refuses a short JWT secret and half an admin', () => {
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32/);
     expect(() => loadConfig({ ADMIN_EMAIL: 'a@b.co' })).toThrow(/set together/);
+  });
+});
+
+describe('database TLS settings', () => {
+  it('is off by default, and verifies against the shipped RDS bundle when on', () => {
+    expect(loadConfig({}).databaseSsl).toBe(false);
+    expect(loadConfig({ DATABASE_SSL: 'true' }).databaseSsl).toEqual({ caFile: RDS_CA_BUNDLE });
+    expect(
+      loadConfig({ DATABASE_SSL: 'true', DATABASE_SSL_CA: RDS_CA_BUNDLE }).databaseSsl,
+    ).toEqual({ caFile: RDS_CA_BUNDLE });
+  });
+
+  it('stops on a CA file that cannot be read or holds no certificate', () => {
+    expect(() =>
+      loadConfig({ DATABASE_SSL: 'true', DATABASE_SSL_CA: '/nonexistent/ca.pem' }),
+    ).toThrow(/DATABASE_SSL_CA: cannot read \/nonexistent\/ca\.pem: ENOENT/);
+    expect(() => loadConfig({ DATABASE_SSL: 'true', DATABASE_SSL_CA: __filename })).toThrow(
+      /DATABASE_SSL_CA: .* holds no PEM certificate/,
+    );
+    // Not read at all while TLS is off.
+    expect(loadConfig({ DATABASE_SSL_CA: '/nonexistent/ca.pem' }).databaseSsl).toBe(false);
+  });
+
+  it('refuses TLS parameters in DATABASE_URL, which would replace the verified settings', () => {
+    expect(() =>
+      loadConfig({ DATABASE_URL: 'postgres://u:p@h/db?sslmode=no-verify', DATABASE_SSL: 'true' }),
+    ).toThrow(
+      /DATABASE_URL must not carry sslmode: TLS is set by DATABASE_SSL and DATABASE_SSL_CA/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u:p@h/db?ssl=true' })).toThrow(
+      /DATABASE_URL must not carry ssl\b/,
+    );
   });
 });
 

@@ -17,6 +17,12 @@ import {
 } from 'class-validator';
 import { validateCronExpression } from 'cron';
 import { randomBytes } from 'node:crypto';
+import {
+  DatabaseTls,
+  RDS_CA_BUNDLE,
+  readCaBundle,
+  tlsParametersOf,
+} from '../database/database-tls';
 
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -58,6 +64,9 @@ class EnvironmentVariables {
   @Transform(toBool)
   @IsBoolean()
   DATABASE_SSL = false;
+
+  @IsString()
+  DATABASE_SSL_CA = RDS_CA_BUNDLE;
 
   @Type(() => Number)
   @IsInt()
@@ -180,7 +189,8 @@ export class AppConfig {
   host: string;
   /** Undefined means: start an embedded PostgreSQL (local use only). */
   databaseUrl?: string;
-  databaseSsl: boolean;
+  /** Verified TLS (the CA file the server's certificate must chain to), or false for none. */
+  databaseSsl: DatabaseTls | false;
   databasePoolSize: number;
   databaseStatementTimeoutMs: number;
   databaseConnectTimeoutMs: number;
@@ -256,6 +266,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       }
     }
   }
+  if (vars.DATABASE_URL && tlsParametersOf(vars.DATABASE_URL).length > 0) {
+    problems.push(
+      `DATABASE_URL must not carry ${tlsParametersOf(vars.DATABASE_URL).join(', ')}: TLS is set by DATABASE_SSL and DATABASE_SSL_CA`,
+    );
+  }
+  if (vars.DATABASE_SSL) {
+    try {
+      readCaBundle(vars.DATABASE_SSL_CA);
+    } catch (err) {
+      problems.push(`DATABASE_SSL_CA: ${(err as Error).message}`);
+    }
+  }
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
@@ -270,7 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: vars.PORT,
     host: vars.HOST,
     databaseUrl: vars.DATABASE_URL,
-    databaseSsl: vars.DATABASE_SSL,
+    databaseSsl: vars.DATABASE_SSL ? { caFile: vars.DATABASE_SSL_CA } : false,
     databasePoolSize: vars.DATABASE_POOL_SIZE,
     databaseStatementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
     databaseConnectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, loadConfig } from './app-config';
-import { regionOf, resolveSecrets } from './secrets';
+import { databaseLoginEnv, regionOf, resolveSecrets } from './secrets';
 
 const sm = mockClient(SecretsManagerClient);
 const JWT = 'j'.repeat(48);
@@ -141,5 +141,39 @@ describe('resolveSecrets', () => {
     );
     expect(regions).toEqual(['sa-east-1']);
     expect(regionOf('portal/jwt')).toBeUndefined();
+  });
+});
+
+describe('databaseLoginEnv', () => {
+  const env = { DATABASE_SECRET_ID: 'app', DATABASE_SSL: 'true', PORT: '3000' };
+
+  it('leaves the environment alone when no other login is named', () => {
+    expect(databaseLoginEnv(env, 'DATABASE_MIGRATOR')).toBe(env);
+  });
+
+  it('connects as the named login instead of the app', () => {
+    expect(
+      databaseLoginEnv({ ...env, DATABASE_MIGRATOR_SECRET_ID: 'migrator' }, 'DATABASE_MIGRATOR'),
+    ).toEqual({
+      DATABASE_SECRET_ID: 'migrator',
+      DATABASE_MIGRATOR_SECRET_ID: 'migrator',
+      DATABASE_SSL: 'true',
+      PORT: '3000',
+    });
+    const local = databaseLoginEnv(
+      { DATABASE_URL: 'postgres://app@h/db', DATABASE_MASTER_URL: 'postgres://master@h/db' },
+      'DATABASE_MASTER',
+    );
+    expect(local.DATABASE_URL).toBe('postgres://master@h/db');
+    expect(local).not.toHaveProperty('DATABASE_SECRET_ID');
+  });
+
+  it('refuses both a URL and a secret id for the same login', () => {
+    expect(() =>
+      databaseLoginEnv(
+        { DATABASE_MIGRATOR_URL: 'postgres://m@h/db', DATABASE_MIGRATOR_SECRET_ID: 'm' },
+        'DATABASE_MIGRATOR',
+      ),
+    ).toThrow(/DATABASE_MIGRATOR_URL or DATABASE_MIGRATOR_SECRET_ID, not both/);
   });
 });

@@ -193,3 +193,28 @@ function secretsManagerSdk(): typeof SecretsManagerSdk {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('@aws-sdk/client-secrets-manager') as typeof SecretsManagerSdk;
 }
+
+/**
+ * The environment of a process that connects as another database login: `<prefix>_URL` or
+ * `<prefix>_SECRET_ID` become DATABASE_URL / DATABASE_SECRET_ID, and the caller's own
+ * DATABASE_URL / DATABASE_SECRET_ID are dropped. Without either, the environment is unchanged
+ * (the process connects as the app does, e.g. a local superuser).
+ *
+ * The migration task uses DATABASE_MIGRATOR (the migrator login); `npm run db:bootstrap` uses
+ * DATABASE_MASTER (the RDS master user).
+ */
+export function databaseLoginEnv(
+  env: NodeJS.ProcessEnv,
+  prefix: 'DATABASE_MIGRATOR' | 'DATABASE_MASTER',
+): NodeJS.ProcessEnv {
+  const url = nonEmpty(env[`${prefix}_URL`]);
+  const secretId = nonEmpty(env[`${prefix}_SECRET_ID`]);
+  if (!url && !secretId) return env;
+  if (url && secretId) {
+    throw new ConfigError([`set ${prefix}_URL or ${prefix}_SECRET_ID, not both`]);
+  }
+  const out: NodeJS.ProcessEnv = { ...env, DATABASE_URL: url, DATABASE_SECRET_ID: secretId };
+  if (!url) delete out.DATABASE_URL;
+  if (!secretId) delete out.DATABASE_SECRET_ID;
+  return out;
+}

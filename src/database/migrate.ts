@@ -1,16 +1,21 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../ormconfig';
 import { loadConfig } from '../config/app-config';
-import { resolveSecrets } from '../config/secrets';
+import { databaseLoginEnv, resolveSecrets } from '../config/secrets';
 import { runMigrationsWithLock } from './migration-runner';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 /**
  * `npm run migration:run`: applies pending migrations under the advisory lock and exits.
  * This is the command the deploy tool runs as a one-off ECS task before updating the service.
+ * It connects as the migrator login (DATABASE_MIGRATOR_SECRET_ID or DATABASE_MIGRATOR_URL) when
+ * one is named, else as DATABASE_URL / DATABASE_SECRET_ID.
  */
 async function main(): Promise<void> {
-  const config = loadConfig(await resolveSecrets(process.env));
+  // As the migrator login when DATABASE_MIGRATOR_SECRET_ID (or _URL) names it.
+  const config = loadConfig(
+    await resolveSecrets(databaseLoginEnv(process.env, 'DATABASE_MIGRATOR')),
+  );
   const embedded = config.databaseUrl
     ? undefined
     : await startEmbeddedPostgres({ dir: config.embeddedPgDir, port: config.embeddedPgPort });

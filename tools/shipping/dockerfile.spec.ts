@@ -80,7 +80,7 @@ describe('docker/Dockerfile (production)', () => {
     expect(runs.join('\n')).not.toMatch(/npm install\b/);
   });
 
-  it('copies only dist, production node_modules and package.json into the runtime stage', () => {
+  it('copies only dist, production node_modules, package.json and the RDS CA bundle into the runtime stage', () => {
     const copies = of(runtime, 'COPY') as Copy[];
     const described = copies.map((c) => ({
       from: c.getFromFlag()?.getValue() ?? null,
@@ -95,6 +95,7 @@ describe('docker/Dockerfile (production)', () => {
       { from: prodDeps, args: ['/app/node_modules', './node_modules'] },
       { from: build, args: ['/app/dist', './dist'] },
       { from: null, args: ['package.json', './'] },
+      { from: null, args: ['certs/rds-global-bundle.pem', './certs/'] },
     ]);
     expect(of(runtime, 'ADD')).toHaveLength(0);
   });
