@@ -85,6 +85,8 @@ describe('POST /auth/microsoft', () => {
         access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
         token_type: 'bearer',
         expires_in: 900,
+        refresh_token: expect.any(String),
+        refresh_expires_in: 7 * 86400,
       });
       expect(graph.seen).toHaveLength(1);
       expect(graph.seen[0].method).toBe('GET');
@@ -148,7 +150,7 @@ describe('POST /auth/microsoft', () => {
       const claims = JSON.parse(
         Buffer.from(res.body.access_token.split('.')[1], 'base64url').toString(),
       );
-      expect(claims).toMatchObject({ sub: existing.id, role: 'PRESIDENT' });
+      expect(claims).toMatchObject({ sub: existing.id });
     });
 
     it('updates a different stored Microsoft id', async () => {

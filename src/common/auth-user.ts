@@ -1,4 +1,4 @@
-import { ActiveStatus, Organization, Role } from '../users/user.enums';
+import { ActiveStatus, Organization, Role, UserState } from '../users/user.enums';
 
 /** The caller, as re-read from the database on every request (never trusted from the token). */
 export interface AuthUser {
@@ -6,5 +6,8 @@ export interface AuthUser {
   email: string;
   role: Role;
   organization: Organization | null;
+  state: UserState;
   active: ActiveStatus;
+  /** The session the access token belongs to (its `sid` claim). */
+  sessionId: string;
 }
