@@ -81,6 +81,11 @@ export interface FuzzContext {
   authorizations: Array<string | undefined>;
   /** Ids that exist, so some requests get past the 404 and into the handlers. */
   knownIds: string[];
+  /**
+   * Values worth trying for body properties of these names (e.g. a placeholder the spec turns
+   * into a live refresh token), mixed in with the values the schema suggests.
+   */
+  knownValues?: Record<string, unknown[]>;
 }
 
 function valueFor(
@@ -138,7 +143,19 @@ function objectFor(
 ): fc.Arbitrary<Record<string, unknown>> {
   const props = schema.properties ?? {};
   const model = Object.fromEntries(
-    Object.entries(props).map(([k, s]) => [k, valueFor(ctx, s, depth)]),
+    Object.entries(props).map(([k, s]) => {
+      const typed = valueFor(ctx, s, depth);
+      const known = ctx.knownValues?.[k];
+      return [
+        k,
+        known?.length
+          ? fc.oneof(
+              { arbitrary: fc.constantFrom(...known), weight: 2 },
+              { arbitrary: typed, weight: 3 },
+            )
+          : typed,
+      ];
+    }),
   );
   return fc
     .tuple(
