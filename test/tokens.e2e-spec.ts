@@ -303,6 +303,38 @@ describe('access tokens (ES256, kid, typ at+jwt) and the passport-jwt guard', ()
     });
   });
 
+  it('the OpenAPI document: public routes need no token, logout takes either, sessions need one', async () => {
+    const doc = (await request(t.server).get('/docs-json').expect(200)).body as {
+      security: unknown;
+      paths: Record<string, Record<string, { security?: unknown; summary?: string }>>;
+    };
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    for (const [path, method] of [
+      ['/auth/token', 'post'],
+      ['/auth/refresh', 'post'],
+      ['/auth/microsoft', 'post'],
+      ['/.well-known/jwks.json', 'get'],
+      ['/ping', 'get'],
+    ]) {
+      expect({ path, security: doc.paths[path][method].security }).toEqual({
+        path,
+        security: [{}],
+      });
+    }
+    expect(doc.paths['/auth/logout'].post.security).toEqual([{}, { bearer: [] }]);
+    expect(doc.paths['/auth/sessions'].get.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/auth/sessions/{id}'].delete.security).toEqual([{ bearer: [] }]);
+    for (const [path, method] of [
+      ['/auth/refresh', 'post'],
+      ['/auth/logout', 'post'],
+      ['/auth/sessions', 'get'],
+      ['/auth/sessions/{id}', 'delete'],
+      ['/.well-known/jwks.json', 'get'],
+    ]) {
+      expect(doc.paths[path][method].summary).toEqual(expect.any(String));
+    }
+  });
+
   it('JWT_EXPIRES_IN sets the lifetime; the token says so', async () => {
     const short = await createTestApp({ JWT_EXPIRES_IN: '5m' });
     try {
