@@ -185,27 +185,70 @@ describe('users', () => {
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
     });
 
-    it("hides other users' ids from a USER, but not its own", async () => {
-      const me = await plain(Organization.DEV, { name: 'Me' });
-      const other = await plain(Organization.DEV, { name: 'Other' });
-      const boss = await adm({ name: 'Boss' });
+    it('a USER sees only {id: null, name, role, organization} of others, and itself in full', async () => {
+      const me = await plain(Organization.DEV, { name: 'Me', ra: '21.01234-5' });
+      await plain(Organization.NAWAT, { name: 'Other', ra: '22.00000-1', course: Course.CIC });
+      await adm({ name: 'Boss' });
       const res = await get(me, '/users');
       expect(res.status).toBe(200);
-      const byName = Object.fromEntries(
-        res.body.items.map((u: { name: string; id: string | null }) => [u.name, u.id]),
-      );
-      expect(byName).toEqual({ Me: me.id, Other: null, Boss: null });
-      expect(res.body.items.find((u: { name: string }) => u.name === 'Other')).toMatchObject({
-        email: other.email,
+      const byName = Object.fromEntries(res.body.items.map((u: { name: string }) => [u.name, u]));
+      expect(byName.Other).toEqual({
+        id: null,
+        name: 'Other',
         role: 'USER',
+        organization: 'NAWAT',
       });
+      expect(byName.Boss).toEqual({ id: null, name: 'Boss', role: 'ADM', organization: null });
+      expect(byName.Me).toMatchObject({
+        id: me.id,
+        email: me.email,
+        ra: '21.01234-5',
+        state: 'APPROVED',
+        created_at: expect.any(String),
+      });
+      // Filters still apply, but only narrow what the summary shows.
+      const filtered = await get(me, '/users?ra=22000001');
+      expect(filtered.body.items).toEqual([
+        { id: null, name: 'Other', role: 'USER', organization: 'NAWAT' },
+      ]);
+    });
 
-      for (const caller of [boss, await president(Organization.DEV)]) {
+    it('an ADM and a PRESIDENT see every user in full', async () => {
+      const boss = await adm({ name: 'Boss' });
+      const p = await president(Organization.DEV);
+      const other = await plain(Organization.NAWAT, { name: 'Other' });
+      for (const caller of [boss, p]) {
         const seen = await get(caller, '/users');
-        expect(seen.body.items.every((u: { id: string | null }) => typeof u.id === 'string')).toBe(
-          true,
-        );
+        expect(seen.status).toBe(200);
+        expect(seen.body.items).toHaveLength(3);
+        for (const item of seen.body.items) {
+          expect(item).toEqual(
+            expect.objectContaining({
+              id: expect.any(String),
+              email: expect.any(String),
+              state: expect.any(String),
+              created_at: expect.any(String),
+            }),
+          );
+        }
+        expect(seen.body.items.find((u: { id: string }) => u.id === other.id)).toMatchObject({
+          email: other.email,
+        });
       }
+    });
+
+    it('documents the items as a full user or a summary (oneOf)', async () => {
+      const doc = (await api().get('/docs-json')).body;
+      const page = doc.paths['/users'].get.responses['200'].content['application/json'].schema;
+      const pageSchema = doc.components.schemas[page.$ref.split('/').pop()];
+      expect(pageSchema.properties.items.items.oneOf).toEqual([
+        { $ref: '#/components/schemas/UserResponseDto' },
+        { $ref: '#/components/schemas/UserSummaryDto' },
+      ]);
+      const summary = doc.components.schemas.UserSummaryDto;
+      expect(Object.keys(summary.properties).sort()).toEqual(
+        ['id', 'name', 'organization', 'role'].sort(),
+      );
     });
 
     it('never returns a password hash', async () => {
@@ -448,9 +491,12 @@ describe('users', () => {
       ['role', { role: 'ADM' }, 'own_role_change'],
       ['organization', { organization: 'NAWAT' }, 'organization_change'],
       ['password', { password: PASSWORD }, 'password_change'],
-      ['state', { state: 'APPROVED' }, 'own_state_change'],
+      ['state', { state: 'REJECTED' }, 'own_state_change'],
     ])('403 when a USER changes its own %s', async (_field, change, code) => {
-      const me = await plain(Organization.DEV, { state: UserState.PENDING });
+      const me = await plain(Organization.DEV, { state: UserState.REJECTED });
+      // Approved first: an account that is not approved is stopped before any rule.
+      expectProblem(await patch(me, `/users/${me.id}`, change), 403, 'account_not_approved');
+      await t.dataSource.getRepository(User).update(me.id, { state: UserState.APPROVED });
       expectProblem(await patch(me, `/users/${me.id}`, change), 403, code);
     });
 

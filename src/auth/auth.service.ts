@@ -4,20 +4,14 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppError } from '../common/errors/app-error';
-import { AppConfig } from '../config/app-config';
 import { User } from '../users/entities/user.entity';
-import { ActiveStatus, Role, UserState } from '../users/user.enums';
+import { ActiveStatus } from '../users/user.enums';
 import type { AuthUser } from '../common/auth-user';
 import type { ClientInfo } from '../common/client-info';
 import { SessionsService } from '../sessions/sessions.service';
 import { invalidCredentials, LoginLockout } from './login-lockout.service';
-import { MicrosoftGraphClient } from './microsoft-graph.client';
-import {
-  isEmailDomainAllowed,
-  MicrosoftProfile,
-  nameForProfile,
-  raFromEmail,
-} from './microsoft-profile';
+import { MicrosoftAccounts } from './microsoft-accounts.service';
+import { MicrosoftIdTokenVerifier } from './microsoft-id-token.verifier';
 import { PasswordHasher } from './password-hasher';
 import { passwordPolicyErrors } from './password-policy';
 import { TokenPair, TokenService } from './token.service';
@@ -33,10 +27,10 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly sessions: SessionsService,
     private readonly lockout: LoginLockout,
-    private readonly graph: MicrosoftGraphClient,
+    private readonly microsoftTokens: MicrosoftIdTokenVerifier,
+    private readonly microsoftAccounts: MicrosoftAccounts,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -67,19 +61,14 @@ export class AuthService {
   }
 
   /**
-   * POST /auth/microsoft: Graph vouches for the token's owner; the user is found by email
-   * (created on first sign-in), then the same lock and active rules as a password sign-in.
+   * POST /auth/microsoft: the ID token is verified locally (MicrosoftIdTokenVerifier), the
+   * identity (tid, oid) is mapped to an account (MicrosoftAccounts: found, linked or created),
+   * then the same lock and active rules as a password sign-in.
    */
-  async signInWithMicrosoft(accessToken: string, client: ClientInfo): Promise<TokenPair> {
-    const profile = await this.graph.me(accessToken);
-    if (!isEmailDomainAllowed(profile.email, this.config.allowedEmailDomains)) {
-      throw AppError.forbidden(
-        'Accounts of this email domain may not sign in with Microsoft.',
-        'email_domain_not_allowed',
-      );
-    }
+  async signInWithMicrosoft(idToken: string, client: ClientInfo): Promise<TokenPair> {
+    const identity = await this.microsoftTokens.verify(idToken);
     const now = this.clock.now();
-    const user = await this.findOrCreateMicrosoftUser(profile, now);
+    const user = await this.microsoftAccounts.resolve(identity, now);
     this.lockout.assertNotLocked(user.lockedUntil, now);
     return this.completeSignIn(user, now, client);
   }
@@ -87,7 +76,8 @@ export class AuthService {
   /**
    * The end of every sign-in method, once it has proven who the user is and checked the lock:
    * the active rule, the success recorded (failure count cleared, last_login_at), a new session,
-   * and its token pair.
+   * and its token pair. Any state (PENDING, REJECTED) may sign in; ApprovalGuard limits what
+   * such a token reaches.
    */
   async completeSignIn(user: SignInCandidate, now: Date, client: ClientInfo): Promise<TokenPair> {
     if (user.active !== ActiveStatus.ACTIVE) {
@@ -175,66 +165,6 @@ export class AuthService {
         },
         manager,
       );
-    });
-  }
-
-  /**
-   * One transaction, safe when two first sign-ins race: the insert does nothing on any
-   * conflict (email or Microsoft id), and the row is then read back by email. A Microsoft id
-   * still linked to another address (the person's address changed) moves to this one.
-   */
-  private async findOrCreateMicrosoftUser(
-    profile: MicrosoftProfile,
-    now: Date,
-  ): Promise<SignInCandidate> {
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(
-        `UPDATE users SET microsoft_id = NULL, updated_at = $3
-         WHERE microsoft_id = $1 AND email <> $2`,
-        [profile.id, profile.email, now],
-      );
-      const inserted: Array<{ id: string }> = await manager.query(
-        `INSERT INTO users (name, email, ra, role, state, active, microsoft_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT DO NOTHING
-         RETURNING id`,
-        [
-          nameForProfile(profile),
-          profile.email,
-          raFromEmail(profile.email),
-          Role.USER,
-          UserState.PENDING,
-          ActiveStatus.ACTIVE,
-          profile.id,
-        ],
-      );
-      if (inserted.length === 0) {
-        await manager.query(
-          `UPDATE users SET microsoft_id = $1, updated_at = $3
-           WHERE email = $2 AND microsoft_id IS DISTINCT FROM $1`,
-          [profile.id, profile.email, now],
-        );
-      } else {
-        await this.audit.record(
-          {
-            actor: { id: inserted[0].id, email: profile.email },
-            action: 'user.create',
-            targetType: 'user',
-            targetId: inserted[0].id,
-            after: { email: profile.email, role: Role.USER, source: 'microsoft' },
-          },
-          manager,
-        );
-      }
-      const user = await manager.getRepository(User).findOne({
-        where: { email: profile.email },
-        select: { id: true, active: true, lockedUntil: true },
-      });
-      if (!user) {
-        // Only if the row vanished between the statements above.
-        throw AppError.unavailable('Sign-in could not be completed; try again.', 'try_again');
-      }
-      return user;
     });
   }
 }

@@ -6,6 +6,7 @@ export interface AuthUser {
   email: string;
   role: Role;
   organization: Organization | null;
+  /** The approval state: only APPROVED callers pass the approval guard (see AllowUnapproved). */
   state: UserState;
   active: ActiveStatus;
   /** The session the access token belongs to (its `sid` claim). */

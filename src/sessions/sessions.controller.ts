@@ -10,14 +10,17 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { AuthUser } from '../common/auth-user';
+import { AllowUnapproved } from '../common/decorators/allow-unapproved.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { AppError } from '../common/errors/app-error';
 import { UuidParam } from '../common/pipes/uuid.pipe';
 import { SessionListDto, SessionResponseDto } from './dto/session-response.dto';
 import { SessionsService } from './sessions.service';
 
+// Signing a device out must not wait for an approval: open to PENDING and REJECTED callers.
 @ApiTags('auth')
 @ApiBearerAuth()
+@AllowUnapproved()
 @Controller('auth/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}

@@ -12,6 +12,7 @@ import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto';
 import type { UpdateUserDto } from './dto/update-user.dto';
 import { UserResponseDto } from './dto/user-response.dto';
+import { UserSummaryDto, userListItem } from './dto/user-summary.dto';
 import { User } from './entities/user.entity';
 import {
   bumpsTokenVersion,
@@ -20,7 +21,6 @@ import {
   checkDelete,
   checkUpdate,
   Denial,
-  hidesIdOf,
   UserChanges,
 } from './user-permissions';
 import { ActiveStatus, Role, UserState } from './user.enums';
@@ -90,7 +90,10 @@ export class UsersService {
   }
 
   /** GET /users: filtered, sorted by name case-insensitively (then id), with the total. */
-  async list(actor: AuthUser, query: ListUsersQueryDto): Promise<Page<UserResponseDto>> {
+  async list(
+    actor: AuthUser,
+    query: ListUsersQueryDto,
+  ): Promise<Page<UserResponseDto | UserSummaryDto>> {
     const qb = this.users.createQueryBuilder('u');
     if (query.name) {
       qb.andWhere(`u.name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(query.name)}%` });
@@ -120,7 +123,7 @@ export class UsersService {
       qb.getCount(),
     ]);
     return {
-      items: items.map((u) => UserResponseDto.from(u, { hideId: hidesIdOf(actor, u) })),
+      items: items.map((u) => userListItem(actor, u)),
       total,
       limit: query.limit,
       offset: query.offset,

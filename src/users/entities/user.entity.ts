@@ -13,6 +13,8 @@ import { ActiveStatus, Course, Organization, Role, UserState } from '../user.enu
 @Check('users_email_lower_case', `"email" = lower("email")`)
 @Check('users_year_range', `"year" IS NULL OR ("year" >= 0 AND "year" <= 5)`)
 @Check('users_name_length', `char_length("name") >= 2`)
+@Check('users_microsoft_identity_pair', `("microsoft_tid" IS NULL) = ("microsoft_oid" IS NULL)`)
+@Index('users_microsoft_identity_key', ['microsoftTid', 'microsoftOid'], { unique: true })
 @Index('users_name_lower_idx', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
@@ -71,10 +73,15 @@ export class User {
   @Column({ name: 'token_version', type: 'integer', default: 0 })
   tokenVersion: number;
 
-  /** Microsoft Entra ID object id, for sign-in with a Microsoft account. */
-  @Index('users_microsoft_id_key', { unique: true, where: '"microsoft_id" IS NOT NULL' })
-  @Column({ name: 'microsoft_id', type: 'varchar', length: 64, nullable: true })
-  microsoftId: string | null;
+  /**
+   * The Microsoft identity (Entra ID tenant id `tid`, object id `oid` of a validated ID token)
+   * that signs in as this user; both null when none is linked. Never the email.
+   */
+  @Column({ name: 'microsoft_tid', type: 'varchar', length: 36, nullable: true })
+  microsoftTid: string | null;
+
+  @Column({ name: 'microsoft_oid', type: 'varchar', length: 36, nullable: true })
+  microsoftOid: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
