@@ -15,7 +15,14 @@ import { ActiveStatus, Course, Organization, Role, UserState } from '../user.enu
 @Check('users_name_length', `char_length("name") >= 2`)
 @Check('users_microsoft_identity_pair', `("microsoft_tid" IS NULL) = ("microsoft_oid" IS NULL)`)
 @Index('users_microsoft_identity_key', ['microsoftTid', 'microsoftOid'], { unique: true })
+// Expression indexes, written by hand in the migrations (TypeORM cannot declare them):
+// the list order (lower(name), id), alone and after each main filter, so a page of GET /users
+// reads about `limit` rows; and the digits of ra, for ?ra= (21.01234-5 = 21012345).
 @Index('users_name_lower_idx', { synchronize: false })
+@Index('users_role_name_idx', { synchronize: false })
+@Index('users_organization_name_idx', { synchronize: false })
+@Index('users_state_name_idx', { synchronize: false })
+@Index('users_ra_digits_idx', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -31,11 +38,9 @@ export class User {
   @Column({ type: 'varchar', length: 12, nullable: true })
   ra: string | null;
 
-  @Index('users_role_idx')
   @Column({ type: 'enum', enum: Role, enumName: 'user_role' })
   role: Role;
 
-  @Index('users_organization_idx')
   @Column({ type: 'enum', enum: Organization, enumName: 'user_organization', nullable: true })
   organization: Organization | null;
 
