@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import * as ExcelJS from 'exceljs';
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { Client } from 'pg';
@@ -13,6 +12,7 @@ import { TokenService } from '../src/auth/token.service';
 import { createLogger } from '../src/common/logging';
 import { loadConfig } from '../src/config/app-config';
 import { runMigrationsWithLock } from '../src/database/migration-runner';
+import { SessionsService } from '../src/sessions/sessions.service';
 import { User } from '../src/users/entities/user.entity';
 import { Organization, Role, UserState } from '../src/users/user.enums';
 
@@ -106,7 +106,6 @@ async function main(): Promise<void> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: url,
-    JWT_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: 'silent',
   });
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -134,9 +133,10 @@ async function main(): Promise<void> {
       state: UserState.APPROVED,
     });
     await repo.insert(admin);
-    const { access_token } = await app
+    const session = await app.get(SessionsService).start(admin.id, { ip: null, userAgent: null });
+    const access_token = app
       .get(TokenService)
-      .issue(await repo.findOneByOrFail({ id: admin.id }));
+      .accessToken(await repo.findOneByOrFail({ id: admin.id }), session.sessionId);
     const auth = { authorization: `Bearer ${access_token}` };
 
     report(

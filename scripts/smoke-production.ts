@@ -13,13 +13,13 @@
  * a throw-away embedded PostgreSQL. Every wait is bounded; every process it starts is stopped.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, EmbeddedDatabase } from '../src/database/embedded-postgres';
 import { freePort } from '../src/common/free-port';
+import { generateSigningKeysJson } from '../src/auth/signing-keys';
 
 const ROOT = resolve(__dirname, '..');
 const started: ChildProcess[] = [];
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
-      JWT_SECRET: randomBytes(48).toString('base64url'),
+      JWT_SIGNING_KEYS: generateSigningKeysJson(),
       LOG_LEVEL: 'info',
     };
 

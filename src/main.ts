@@ -20,7 +20,7 @@ function log(level: 'info' | 'error', msg: string, extra: object = {}): void {
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   try {
-    // DATABASE_SECRET_ID / JWT_SECRET_ID: read from Secrets Manager before validation.
+    // DATABASE_SECRET_ID / JWT_SIGNING_KEYS_SECRET_ID: read from Secrets Manager before validation.
     config = loadConfig(await resolveSecrets(process.env, { log: (m) => log('info', m) }));
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -5,7 +5,7 @@ import { Clock } from '../src/common/clock';
 import { User } from '../src/users/entities/user.entity';
 import { ActiveStatus, Organization, Role, UserState } from '../src/users/user.enums';
 import { truncateAll } from './utils/db';
-import { bearer, createUser, DEFAULT_PASSWORD } from './utils/factories';
+import { bearer, createUser, DEFAULT_PASSWORD, tokenPairFor } from './utils/factories';
 import { createTestApp, TestApp } from './utils/test-app';
 
 const PROBLEM = /application\/problem\+json/;
@@ -77,6 +77,8 @@ describe('POST /auth/token', () => {
         access_token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
         token_type: 'bearer',
         expires_in: 900,
+        refresh_token: expect.stringMatching(/^[\w-]{43}$/),
+        refresh_expires_in: 7 * 86400,
       });
       const me = await request(t.server)
         .get('/users/me')
@@ -102,6 +104,8 @@ describe('POST /auth/token', () => {
         access_token: expect.any(String),
         token_type: 'bearer',
         expires_in: 900,
+        refresh_token: expect.any(String),
+        refresh_expires_in: 7 * 86400,
       });
     });
 
@@ -130,18 +134,34 @@ describe('POST /auth/token', () => {
       expect(after.updatedAt.toISOString()).toBe(user.updatedAt.toISOString());
     });
 
-    it('carries role, organization and token_version in the token', async () => {
-      await createUser(t.dataSource, {
-        email: 'pres@example.com',
-        role: Role.PRESIDENT,
-        organization: Organization.NAWAT,
-      });
+    it('signs an ES256 access token for a new session, with the RFC 9068 claims', async () => {
+      const user = await createUser(t.dataSource, { email: 'pres@example.com' });
       const res = await login({ email: 'pres@example.com', password: DEFAULT_PASSWORD });
-      const claims = JSON.parse(
-        Buffer.from(res.body.access_token.split('.')[1], 'base64url').toString(),
+      const [header, payload] = res.body.access_token
+        .split('.')
+        .slice(0, 2)
+        .map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+      expect(header).toEqual({
+        alg: 'ES256',
+        typ: 'at+jwt',
+        kid: t.config.jwtSigningKeys.currentKid,
+      });
+      const sessions: Array<{ id: string }> = await t.dataSource.query(
+        'SELECT id FROM sessions WHERE user_id = $1',
+        [user.id],
       );
-      expect(claims).toMatchObject({ role: 'PRESIDENT', organization: 'NAWAT', token_version: 0 });
-      expect(claims.exp - claims.iat).toBe(900);
+      expect(sessions).toHaveLength(1);
+      expect(payload).toEqual({
+        iss: 'portal-api',
+        aud: 'portal-api',
+        sub: user.id,
+        sid: sessions[0].id,
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        token_version: 0,
+        iat: expect.any(Number),
+        exp: expect.any(Number),
+      });
+      expect(payload.exp - payload.iat).toBe(900);
     });
   });
 
@@ -409,9 +429,13 @@ describe('POST /auth/password', () => {
     await t.close();
   });
 
-  it('204: the new password works, the old one and every old token stop working', async () => {
+  it('204: the new password works, the old one stops; other sessions end, this one goes on', async () => {
     const user = await createUser(t.dataSource, { email: 'ana@example.com' });
-    const auth = await bearer(t, user);
+    const mine = await tokenPairFor(t, user);
+    const auth = `Bearer ${mine.access_token}`;
+    const other = await tokenPairFor(t, user);
+    const stranger = await createUser(t.dataSource);
+    const strangerAuth = await bearer(t, stranger);
     await request(t.server).get('/users/me').set('authorization', auth).expect(200);
 
     const res = await change(auth, {
@@ -421,9 +445,25 @@ describe('POST /auth/password', () => {
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
 
-    const old = await request(t.server).get('/users/me').set('authorization', auth);
+    // The caller's session keeps working: its access token and its refresh token.
+    await request(t.server).get('/users/me').set('authorization', auth).expect(200);
+    const refreshed = await request(t.server)
+      .post('/auth/refresh')
+      .send({ refresh_token: mine.refresh_token });
+    expect(refreshed.status).toBe(200);
+    // The other session of the user ended at once: access and refresh tokens.
+    const old = await request(t.server)
+      .get('/users/me')
+      .set('authorization', `Bearer ${other.access_token}`);
     expect(old.status).toBe(401);
     expect(old.body.type).toBe('urn:portal-api:problem:invalid_token');
+    const oldRefresh = await request(t.server)
+      .post('/auth/refresh')
+      .send({ refresh_token: other.refresh_token });
+    expect(oldRefresh.status).toBe(401);
+    expect(oldRefresh.body.type).toBe('urn:portal-api:problem:invalid_refresh_token');
+    // Another user's session is untouched.
+    await request(t.server).get('/users/me').set('authorization', strangerAuth).expect(200);
 
     const withOld = await request(t.server)
       .post('/auth/token')
@@ -439,7 +479,6 @@ describe('POST /auth/password', () => {
       .expect(200);
 
     const after = await row(t, user.id);
-    expect(after.tokenVersion).toBe(user.tokenVersion + 1);
     expect(after.passwordHash).toMatch(/^\$2[aby]\$04\$/);
   });
 

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { generateSigningKeysJson } from '../src/auth/signing-keys';
 import { createTestApp, TestApp } from './utils/test-app';
 import { truncateAll } from './utils/db';
 import { bearer, createUser } from './utils/factories';
@@ -76,12 +77,12 @@ describe('HTTP basics', () => {
       expect(res.body).toMatchObject({ status: 401, type: 'urn:portal-api:problem:unauthorized' });
     });
 
-    it('401 for a garbage token and for one signed with another secret', async () => {
+    it('401 for a garbage token and for one signed with another key', async () => {
       const garbage = await request(t.server)
         .get('/users/me')
         .set('authorization', 'Bearer abc.def.ghi');
       expect(garbage.status).toBe(401);
-      const other = await createTestApp({ JWT_SECRET: 'another-secret-another-secret-another-1' });
+      const other = await createTestApp({ JWT_SIGNING_KEYS: generateSigningKeysJson() });
       try {
         const user = await createUser(t.dataSource);
         const res = await request(t.server)

@@ -221,6 +221,7 @@ describe('pagination (cursor pages on every list)', () => {
           organization: user.organization,
           active: user.active,
           state: user.state,
+          sessionId: '00000000-0000-0000-0000-000000000000', // lists never read it
         },
         Object.assign(new ListWarningsQueryDto(), { limit: 20 }),
       );

@@ -1,5 +1,6 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import * as ExcelJS from 'exceljs';
+import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import request from 'supertest';
 import { AuditLogEntry } from '../src/audit/entities/audit-log.entity';
@@ -447,8 +448,9 @@ describe('users import and export', () => {
           email: caller.email,
           role: Role.ADM,
           organization: null,
-          active: caller.active,
           state: caller.state,
+          active: caller.active,
+          sessionId: randomUUID(),
         },
         { stream: file, filename: 'big.csv', mimetype: 'text/csv' },
       );

@@ -1,22 +1,28 @@
 import Fastify, { FastifyReply, FastifyRequest } from 'fastify';
 import * as jwt from 'jsonwebtoken';
-import { createSecretKey } from 'node:crypto';
+import { createPublicKey, KeyObject } from 'node:crypto';
 import { Pool } from 'pg';
 
 /**
  * The benchmark's baseline: a bare Fastify + pg server answering the first page of GET /warnings
  * and of the ADM's GET /booking-requests (`limit + 1` rows in the list's order, no count, as the
  * app's keyset pages do; the warnings rule in its plain one-statement form), after the same
- * authentication work as the app's guard: verify the HS256 token (exp enforced), then re-read
- * the user by id and check token_version and the active flag. No Nest, no ORM, no validation
- * pipe, no helmet, no request ids: what is left of the app's cost is the database's. Its
- * next_cursor is its own (the run compares the items only).
+ * authentication work as the app's guard: verify the ES256 token by its kid (exp, issuer and
+ * audience enforced), then re-read the user and its session in the guard's statement and check
+ * token_version and the active flag. No Nest, no passport, no ORM, no validation pipe, no
+ * helmet, no request ids: what is left of the app's cost is the database's. Its next_cursor is
+ * its own (the run compares the items only).
  *
- * Environment: PORT, HOST, DATABASE_URL, JWT_SECRET, DATABASE_POOL_SIZE (10, like the app).
+ * Environment: PORT, HOST, DATABASE_URL, JWT_SIGNING_KEYS, DATABASE_POOL_SIZE (10, like the app).
  */
 
+// The guard's statement (src/auth/access-token.verifier.ts), with REFRESH_IDLE_TTL's default.
 const USER_SQL =
-  'SELECT id, email, role, organization, active, token_version FROM users WHERE id = $1';
+  'SELECT u.id, u.email, u.role, u.organization, u.state, u.active, u.token_version ' +
+  'FROM sessions s JOIN users u ON u.id = s.user_id ' +
+  'WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL ' +
+  "AND s.expires_at > now() AND s.last_used_at > now() - $3 * interval '1 second'";
+const IDLE_SECONDS = 7 * 86400;
 
 // WarningsService.list's statements, as it builds them for each kind of caller.
 const WARNING_SELECT =
@@ -80,8 +86,16 @@ function iso(value: unknown): string | null {
 }
 
 async function main(): Promise<void> {
-  // Made once, as the app does (a string secret costs jsonwebtoken a failed PEM parse per call).
-  const secret = createSecretKey(Buffer.from(env('JWT_SECRET'), 'utf8'));
+  // KeyObjects made once, as the app does, found by the token's kid.
+  const keySet = JSON.parse(env('JWT_SIGNING_KEYS')) as {
+    keys: Array<{ kid: string; kty: string; crv: string; x: string; y: string }>;
+  };
+  const keys = new Map<string, KeyObject>(
+    keySet.keys.map(({ kid, kty, crv, x, y }) => [
+      kid,
+      createPublicKey({ key: { kty, crv, x, y }, format: 'jwk' }),
+    ]),
+  );
   const pool = new Pool({
     connectionString: env('DATABASE_URL'),
     max: Number(env('DATABASE_POOL_SIZE', '10')),
@@ -98,18 +112,31 @@ async function main(): Promise<void> {
     }
     let claims: jwt.JwtPayload;
     try {
-      claims = jwt.verify(match[1], secret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+      const header = jwt.decode(match[1], { complete: true })?.header;
+      const key = header?.typ === 'at+jwt' && header.kid ? keys.get(header.kid) : undefined;
+      if (!key) throw new Error('unknown kid');
+      claims = jwt.verify(match[1], key, {
+        algorithms: ['ES256'],
+        issuer: 'portal-api',
+        audience: 'portal-api',
+      }) as jwt.JwtPayload;
     } catch {
       await reply.code(401).send({ status: 401, title: 'Unauthorized' });
       return null;
     }
-    const sub = claims.sub;
+    const { sub, sid } = claims;
     const tokenVersion: unknown = claims.token_version;
-    if (typeof claims.exp !== 'number' || typeof sub !== 'string' || !UUID.test(sub)) {
+    if (
+      typeof claims.exp !== 'number' ||
+      typeof sub !== 'string' ||
+      !UUID.test(sub) ||
+      typeof sid !== 'string' ||
+      !UUID.test(sid)
+    ) {
       await reply.code(401).send({ status: 401, title: 'Unauthorized' });
       return null;
     }
-    const { rows } = await pool.query<Row>(USER_SQL, [sub]);
+    const { rows } = await pool.query<Row>(USER_SQL, [sid, sub, IDLE_SECONDS]);
     const user = rows[0];
     if (!user || user.token_version !== tokenVersion || user.active !== 'ACTIVE') {
       await reply.code(401).send({ status: 401, title: 'Unauthorized' });

@@ -246,11 +246,12 @@ export function renderMarkdown(report: BenchReport): string {
   L.push(
     `- Every scenario: ${s.warmupS} s of warm-up (not counted), then ${s.durationS} s measured, ` +
       'one request at a time per connection (no pipelining). Each connection cycles through ' +
-      'tokens of 50 different users (5 ADMs for the ADM list), signed with the app\u2019s secret.',
+      'tokens of 50 different users (5 ADMs for the ADM list), signed with the app\u2019s ES256 key.',
   );
   L.push(
     '- Baseline: scripts/bench/baseline-server.ts, bare Fastify + pg with the same pool size, ' +
-      'the same HS256 verification (jsonwebtoken) and user re-read as the app\u2019s guard, and ' +
+      'the same ES256 verification (jsonwebtoken) and user and session re-read as the app\u2019s ' +
+      'guard, and ' +
       'the first page (limit + 1 rows in the list\u2019s order, no count) in one plain statement. ' +
       report.sameAnswers
         .map(

@@ -1,11 +1,12 @@
 import * as bcrypt from 'bcrypt';
 import * as jwt from 'jsonwebtoken';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { generateSigningKeysJson, SigningJwk } from '../../src/auth/signing-keys';
 import { freePort } from '../../src/common/free-port';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { failures, LoadRequest, LoadResult, runLoad } from './load';
@@ -204,7 +205,7 @@ interface App {
   cpuAtReadyMs: number | null;
 }
 
-function appEnv(dbUrl: string, secret: string, port: number): NodeJS.ProcessEnv {
+function appEnv(dbUrl: string, keys: string, port: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -213,7 +214,7 @@ function appEnv(dbUrl: string, secret: string, port: number): NodeJS.ProcessEnv 
     PORT: String(port),
     DATABASE_URL: dbUrl,
     DATABASE_POOL_SIZE: String(POOL_SIZE),
-    JWT_SECRET: secret,
+    JWT_SIGNING_KEYS: keys,
     LOG_LEVEL: 'warn',
     BCRYPT_COST: String(BCRYPT_COST),
     RUN_MIGRATIONS_ON_START: 'false',
@@ -222,9 +223,9 @@ function appEnv(dbUrl: string, secret: string, port: number): NodeJS.ProcessEnv 
   };
 }
 
-async function startApp(dbUrl: string, secret: string, logFile: string): Promise<App> {
+async function startApp(dbUrl: string, keys: string, logFile: string): Promise<App> {
   const port = await freePort();
-  const proc = spawnNode(APP_MAIN, appEnv(dbUrl, secret, port), logFile);
+  const proc = spawnNode(APP_MAIN, appEnv(dbUrl, keys, port), logFile);
   const url = `http://127.0.0.1:${port}`;
   try {
     const readyAt = await waitForOk(`${url}/ping`, proc, 60_000, 10);
@@ -235,7 +236,7 @@ async function startApp(dbUrl: string, secret: string, logFile: string): Promise
   }
 }
 
-async function startBaseline(dbUrl: string, secret: string, logFile: string): Promise<App> {
+async function startBaseline(dbUrl: string, keys: string, logFile: string): Promise<App> {
   const port = await freePort();
   const proc = spawnNode(
     BASELINE,
@@ -246,7 +247,7 @@ async function startBaseline(dbUrl: string, secret: string, logFile: string): Pr
       PORT: String(port),
       DATABASE_URL: dbUrl,
       DATABASE_POOL_SIZE: String(POOL_SIZE),
-      JWT_SECRET: secret,
+      JWT_SIGNING_KEYS: keys,
     },
     logFile,
   );
@@ -270,16 +271,23 @@ interface BenchUser {
   token_version: number;
 }
 
-function sign(user: BenchUser, secret: string): string {
+/** An access token as the app signs it (ES256, kid, typ at+jwt), for a session of the user. */
+function sign(user: BenchUser, sessionId: string, keys: string): string {
+  const set = JSON.parse(keys) as { current: string; keys: SigningJwk[] };
+  const jwk = set.keys.find((k) => k.kid === set.current)!;
   return jwt.sign(
+    { sid: sessionId, token_version: user.token_version },
+    createPrivateKey({ key: { ...jwk }, format: 'jwk' }),
     {
-      sub: user.id,
-      role: user.role,
-      organization: user.organization,
-      token_version: user.token_version,
+      algorithm: 'ES256',
+      keyid: jwk.kid,
+      header: { alg: 'ES256', typ: 'at+jwt' },
+      issuer: 'portal-api',
+      audience: 'portal-api',
+      subject: user.id,
+      jwtid: randomUUID(),
+      expiresIn: TIMEOUT_S + 600,
     },
-    secret,
-    { algorithm: 'HS256', expiresIn: TIMEOUT_S + 600 },
   );
 }
 
@@ -385,12 +393,12 @@ function importCsv(rows: number): string {
 
 async function runImport(
   dbUrl: string,
-  secret: string,
+  keys: string,
   admToken: string,
   logDir: string,
 ): Promise<ImportResult> {
   const csv = importCsv(IMPORT_ROWS);
-  const app = await startApp(dbUrl, secret, join(logDir, 'app-import.log'));
+  const app = await startApp(dbUrl, keys, join(logDir, 'app-import.log'));
   const sampler = new RssSampler(app.proc.pid, 100).start();
   try {
     const form = new FormData();
@@ -445,7 +453,7 @@ async function runImport(
 async function runExport(
   db: Client,
   dbUrl: string,
-  secret: string,
+  keys: string,
   admToken: string,
   logDir: string,
 ): Promise<ExportResult> {
@@ -465,7 +473,7 @@ async function runExport(
   const seedSeconds = (performance.now() - t0) / 1000;
   const users = (await countRows(db)).users;
 
-  const app = await startApp(dbUrl, secret, join(logDir, 'app-export.log'));
+  const app = await startApp(dbUrl, keys, join(logDir, 'app-export.log'));
   await sleep(1000);
   const startRssBytes = rssBytes(app.proc.pid) ?? 0;
   const sampler = new RssSampler(app.proc.pid, 100).start();
@@ -564,7 +572,16 @@ async function main(): Promise<void> {
       const counts = await countRows(db);
       log(`seeded in ${seedSeconds.toFixed(1)} s: ${JSON.stringify(counts)}`);
 
-      const secret = randomBytes(48).toString('base64url');
+      const keys = generateSigningKeysJson();
+      // Each token user signed in once: a live session its tokens carry (as the app checks).
+      const signedIn = async (u: BenchUser) => {
+        const { rows } = await db.query<{ id: string }>(
+          `INSERT INTO sessions (user_id, created_at, last_used_at, expires_at)
+           VALUES ($1, now(), now(), now() + interval '30 days') RETURNING id`,
+          [u.id],
+        );
+        return sign(u, rows[0].id, keys);
+      };
       const pick = async (role: string, limit: number) =>
         (
           await db.query<BenchUser>(
@@ -575,13 +592,13 @@ async function main(): Promise<void> {
         ).rows;
       const users = await pick('USER', 200);
       const adms = await pick('ADM', 5);
-      const userTokens = users.slice(0, 50).map((u) => sign(u, secret));
-      const admTokens = adms.map((u) => sign(u, secret));
+      const userTokens = await Promise.all(users.slice(0, 50).map(signedIn));
+      const admTokens = await Promise.all(adms.map(signedIn));
 
       // --- the app and the baseline -----------------------------------------------------
-      const app = await startApp(dbUrl, secret, join(logDir, 'app.log'));
+      const app = await startApp(dbUrl, keys, join(logDir, 'app.log'));
       log(`app ready on ${app.url}`);
-      const baseline = await startBaseline(dbUrl, secret, join(logDir, 'baseline.log'));
+      const baseline = await startBaseline(dbUrl, keys, join(logDir, 'baseline.log'));
       log(`baseline ready on ${baseline.url}`);
 
       const docs = (await (
@@ -700,7 +717,7 @@ async function main(): Promise<void> {
       // --- cold start -------------------------------------------------------------------
       const coldStarts: BenchReport['coldStarts'] = [];
       for (let i = 0; i < COLD_STARTS; i++) {
-        const cold = await startApp(dbUrl, secret, join(logDir, `app-cold-${i + 1}.log`));
+        const cold = await startApp(dbUrl, keys, join(logDir, `app-cold-${i + 1}.log`));
         coldStarts.push({ wallMs: cold.readyAt - cold.proc.startedAt, cpuMs: cold.cpuAtReadyMs });
         await stopProcess(cold.proc, 'app (cold start)');
       }
@@ -714,7 +731,7 @@ async function main(): Promise<void> {
       };
       if (hasImport) {
         log(`importing ${IMPORT_ROWS} users`);
-        importResult = await runImport(dbUrl, secret, admTokens[0], logDir);
+        importResult = await runImport(dbUrl, keys, admTokens[0], logDir);
         log(`import: ${JSON.stringify(importResult)}`);
       }
       let exportResult: ExportResult = {
@@ -723,7 +740,7 @@ async function main(): Promise<void> {
       };
       if (hasExport) {
         log(`exporting ${EXPORT_USERS} users`);
-        exportResult = await runExport(db, dbUrl, secret, admTokens[0], logDir);
+        exportResult = await runExport(db, dbUrl, keys, admTokens[0], logDir);
         log(`export: ${JSON.stringify(exportResult)}`);
       }
 

@@ -1,69 +1,121 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
+import type { KeyObject } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AppError } from '../common/errors/app-error';
-import { ActiveStatus, Organization, Role, UserState } from '../users/user.enums';
 import type { AuthUser } from '../common/auth-user';
-import type { JwtClaims } from './jwt-claims';
+import { AppError } from '../common/errors/app-error';
+import { AppConfig } from '../config/app-config';
+import { ActiveStatus, Organization, Role, UserState } from '../users/user.enums';
+import { ACCESS_TOKEN_TYP } from './jwt-claims';
+import { ACCESS_TOKEN_ALGORITHM } from './signing-keys';
 
-export const JWT_ALGORITHM = 'HS256';
+/** Longer tokens are refused before any parsing (ours are ~600 characters). */
+export const MAX_ACCESS_TOKEN_LENGTH = 4096;
 
-const USER_BY_ID =
-  'SELECT id, email, role, organization, active, state, token_version FROM users WHERE id = $1';
+/**
+ * The caller and its session in one fixed, parameterized statement (every authenticated
+ * request runs it): the session must be live and the user must still exist. Judged by the
+ * database's clock, as the token's `exp` is by this process's: real time, both (the Clock
+ * injectable, which tests move, governs sign-in and refresh).
+ */
+const CALLER_BY_SESSION = `SELECT u.id, u.email, u.role, u.organization, u.state, u.active, u.token_version
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+  AND s.expires_at > now() AND s.last_used_at > now() - $3 * interval '1 second'`;
 
-interface UserRow {
+interface CallerRow {
   id: string;
   email: string;
   role: Role;
   organization: Organization | null;
-  active: ActiveStatus;
   state: UserState;
+  active: ActiveStatus;
   token_version: number;
 }
 
+export function invalidToken(detail = 'The token is not valid.'): AppError {
+  return new AppError(401, 'invalid_token', 'Unauthorized', detail, undefined, {
+    'WWW-Authenticate': 'Bearer error="invalid_token"',
+  });
+}
+
+export function tokenExpired(): AppError {
+  return new AppError(
+    401,
+    'token_expired',
+    'Unauthorized',
+    'The token has expired; refresh it or sign in again.',
+    undefined,
+    { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="expired"' },
+  );
+}
+
 /**
- * Verifies a bearer token (algorithm pinned, exp required and enforced) and re-reads the user,
- * so a deleted, disabled or re-keyed user (password or role change) is refused at once.
- *
- * Not a passport strategy on purpose: passport keeps strategies in a process-wide registry,
- * so two app instances in one process (tests with different secrets) would share one.
+ * This app's half of bearer checking. passport keeps one strategy per name for the whole
+ * process, so JwtStrategy holds no state of its own: the guard hangs this verifier (this app's
+ * key set, issuer, audience and database) on the request, and the strategy asks it for the
+ * key of a token and for the caller behind valid claims. Two apps in one process never verify
+ * with each other's keys.
  */
 @Injectable()
 export class AccessTokenVerifier {
   constructor(
-    private readonly jwt: JwtService,
+    private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  async verify(token: string): Promise<AuthUser> {
-    let claims: JwtClaims;
-    try {
-      claims = await this.jwt.verifyAsync<JwtClaims>(token, {
-        algorithms: [JWT_ALGORITHM],
-        ignoreExpiration: false,
-      });
-    } catch (err) {
-      if ((err as Error).name === 'TokenExpiredError') {
-        throw AppError.unauthorized('The token has expired; sign in again.', 'token_expired');
-      }
-      throw AppError.unauthorized('The token is not valid.', 'invalid_token');
+  /**
+   * The public key for a token, chosen by its `kid` after the header is checked: `alg` ES256
+   * and `typ` at+jwt (RFC 8725 3.1 and 3.11). jsonwebtoken then checks the signature with
+   * the algorithm pinned, and `exp`.
+   */
+  keyFor(rawToken: string): KeyObject {
+    const header = decodeHeader(rawToken);
+    if (!header || header.alg !== ACCESS_TOKEN_ALGORITHM) throw invalidToken();
+    const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
+    if (typ !== ACCESS_TOKEN_TYP && typ !== `application/${ACCESS_TOKEN_TYP}`) {
+      throw invalidToken();
     }
+    const key =
+      typeof header.kid === 'string'
+        ? this.config.jwtSigningKeys.verificationKey(header.kid)
+        : undefined;
+    if (!key) throw invalidToken('The token was signed with a key this server does not know.');
+    return key;
+  }
+
+  /**
+   * After the signature: the claims this app requires, then the user and the session re-read,
+   * so a revoked or expired session, a deleted or deactivated user, or a bumped token_version
+   * is refused at once.
+   */
+  async authenticate(payload: unknown): Promise<AuthUser> {
+    if (typeof payload !== 'object' || payload === null) throw invalidToken();
+    const c = payload as Record<string, unknown>;
+    const audience = Array.isArray(c.aud) ? c.aud : [c.aud];
     if (
-      typeof claims.exp !== 'number' ||
-      typeof claims.sub !== 'string' ||
-      !isUUID(claims.sub) ||
-      typeof claims.token_version !== 'number'
+      c.iss !== this.config.jwtIssuer ||
+      !audience.includes(this.config.jwtAudience) ||
+      typeof c.exp !== 'number' ||
+      typeof c.iat !== 'number' ||
+      typeof c.jti !== 'string' ||
+      typeof c.token_version !== 'number' ||
+      typeof c.sub !== 'string' ||
+      !isUUID(c.sub) ||
+      typeof c.sid !== 'string' ||
+      !isUUID(c.sid)
     ) {
-      throw AppError.unauthorized('The token is not valid.', 'invalid_token');
+      throw invalidToken();
     }
-    // Every authenticated request runs this: one fixed, parameterized statement rather than a
-    // query built by the ORM each time.
-    const rows: UserRow[] = await this.dataSource.query(USER_BY_ID, [claims.sub]);
+    const rows: CallerRow[] = await this.dataSource.query(CALLER_BY_SESSION, [
+      c.sid,
+      c.sub,
+      this.config.refreshIdleSeconds,
+    ]);
     const user = rows[0];
-    if (!user || user.token_version !== claims.token_version) {
-      throw AppError.unauthorized('The token is no longer valid; sign in again.', 'invalid_token');
+    if (!user || user.token_version !== c.token_version) {
+      throw invalidToken('The session has ended; sign in again.');
     }
     if (user.active !== ActiveStatus.ACTIVE) {
       throw AppError.unauthorized('This account is not active.', 'account_inactive');
@@ -73,8 +125,23 @@ export class AccessTokenVerifier {
       email: user.email,
       role: user.role,
       organization: user.organization,
-      active: user.active,
       state: user.state,
+      active: user.active,
+      sessionId: c.sid,
     };
+  }
+}
+
+/** The JOSE header of a compact JWS, or undefined when it is not one. */
+function decodeHeader(token: string): Record<string, unknown> | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString());
+    return typeof header === 'object' && header !== null && !Array.isArray(header)
+      ? (header as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

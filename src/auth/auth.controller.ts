@@ -15,13 +15,22 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AppError } from '../common/errors/app-error';
 import type { AuthUser } from '../common/auth-user';
-import { AuthService } from './auth.service';
+import type { ClientInfo } from '../common/client-info';
+import {
+  Bearer,
+  BearerOptional,
+  BearerResult,
+} from '../common/decorators/bearer-optional.decorator';
+import { AllowUnapproved } from '../common/decorators/allow-unapproved.decorator';
+import { Client } from '../common/decorators/client.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Public } from '../common/decorators/public.decorator';
+import { AppError } from '../common/errors/app-error';
+import { AuthService } from './auth.service';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { MicrosoftSignInDto } from './dto/microsoft-sign-in.dto';
+import { LogoutRequestDto, parseLogoutBody, RefreshRequestDto } from './dto/refresh-request.dto';
 import { TokenRequestDto } from './dto/token-request.dto';
 import { TokenResponseDto } from './dto/token-response.dto';
 
@@ -34,19 +43,67 @@ export class AuthController {
   @Post('token')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Sign in with email and password: a new session and its token pair' })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiBadRequestResponse({ description: 'Malformed body.' })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password, or an inactive account.' })
   @ApiTooManyRequestsResponse({ description: 'Account locked; see Retry-After.' })
-  async token(@Body() body: TokenRequestDto): Promise<TokenResponseDto> {
+  async token(
+    @Body() body: TokenRequestDto,
+    @Client() client: ClientInfo,
+  ): Promise<TokenResponseDto> {
     if (body.email !== undefined && body.username !== undefined) {
       throw AppError.validation([
         { field: 'username', message: 'give either email or username, not both' },
       ]);
     }
-    return this.auth.signInWithPassword((body.email ?? body.username)!, body.password);
+    return this.auth.signInWithPassword((body.email ?? body.username)!, body.password, client);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Exchange a refresh token (spent) for a new token pair' })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
+  @ApiBody({ type: RefreshRequestDto })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiBadRequestResponse({ description: 'Malformed body.' })
+  @ApiUnauthorizedResponse({
+    description:
+      'invalid_refresh_token (unknown, expired, revoked), refresh_token_reused (spent before: ' +
+      'the session is ended), account_inactive.',
+  })
+  async refresh(
+    @Body() body: RefreshRequestDto,
+    @Client() client: ClientInfo,
+  ): Promise<TokenResponseDto> {
+    return this.auth.refresh(body.refresh_token, client);
+  }
+
+  @Post('logout')
+  @BearerOptional()
+  @AllowUnapproved()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: "End a session: the refresh token's, or else the bearer token's",
+  })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
+  @ApiBody({ type: LogoutRequestDto, required: false })
+  @ApiNoContentResponse({ description: "Ended: the session's tokens stop working at once." })
+  @ApiBadRequestResponse({ description: 'Malformed body.' })
+  @ApiUnauthorizedResponse({
+    description:
+      'No refresh token and no valid bearer token; invalid_refresh_token; refresh_token_reused.',
+  })
+  async logout(
+    @Body() body: unknown,
+    @Bearer() bearer: BearerResult,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.auth.logout(parseLogoutBody(body).refresh_token, bearer, client);
   }
 
   @Public()
@@ -60,7 +117,8 @@ export class AuthController {
       '(RS256 signature with the tenant keys, iss, aud, tid in MICROSOFT_TENANT_IDS, exp/nbf). ' +
       'The identity is (tid, oid); the first sign-in links an account of the same email with ' +
       'no Microsoft identity when its domain is in ALLOWED_EMAIL_DOMAINS, or creates a USER, ' +
-      'PENDING, ACTIVE. A PENDING account may only read GET /users/me until approved.',
+      'PENDING, ACTIVE. A PENDING account may only read GET /users/me until approved. Every ' +
+      'sign-in starts a session and answers its token pair.',
     // Public: no bearer token.
     security: [],
   })
@@ -89,14 +147,20 @@ export class AuthController {
     description:
       "microsoft_keys_unavailable: the tenant's signing keys could not be fetched in time.",
   })
-  async microsoft(@Body() body: MicrosoftSignInDto): Promise<TokenResponseDto> {
-    return this.auth.signInWithMicrosoft(body.id_token);
+  async microsoft(
+    @Body() body: MicrosoftSignInDto,
+    @Client() client: ClientInfo,
+  ): Promise<TokenResponseDto> {
+    return this.auth.signInWithMicrosoft(body.id_token, client);
   }
 
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
-  @ApiNoContentResponse({ description: 'Changed; every token issued before stops working.' })
+  @ApiOperation({ summary: 'Change your password; your other sessions end' })
+  @ApiNoContentResponse({
+    description: 'Changed; every other session ends at once, this one keeps working.',
+  })
   @ApiBadRequestResponse({ description: 'Malformed body or a weak new password (errors[]).' })
   @ApiUnauthorizedResponse({ description: 'Bad token, or the current password is wrong.' })
   @ApiTooManyRequestsResponse({ description: 'Account locked; see Retry-After.' })

@@ -6,7 +6,9 @@ export interface AuthUser {
   email: string;
   role: Role;
   organization: Organization | null;
-  active: ActiveStatus;
   /** The approval state: only APPROVED callers pass the approval guard (see AllowUnapproved). */
   state: UserState;
+  active: ActiveStatus;
+  /** The session the access token belongs to (its `sid` claim). */
+  sessionId: string;
 }

@@ -37,6 +37,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         '*.new_password',
         '*.current_password',
         '*.access_token',
+        '*.refresh_token',
       ],
       censor: '[redacted]',
     },

@@ -1,5 +1,8 @@
+import { generateSigningKeysJson } from '../auth/signing-keys';
 import { RDS_CA_BUNDLE } from '../database/database-tls';
 import { ConfigError, loadConfig, parseDurationSeconds } from './app-config';
+
+const KEYS = generateSigningKeysJson();
 
 describe('loadConfig', () => {
   it('applies defaults for local use', () => {
@@ -9,22 +12,44 @@ describe('loadConfig', () => {
     expect(c.runMigrationsOnStart).toBe(true);
     expect(c.jwtExpiresInSeconds).toBe(900);
     expect(c.bcryptCost).toBe(12);
-    expect(c.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(c.jwtIssuer).toBe('portal-api');
+    expect(c.jwtAudience).toBe('portal-api');
+    expect(c.refreshIdleSeconds).toBe(7 * 86400);
+    expect(c.refreshAbsoluteSeconds).toBe(30 * 86400);
+  });
+
+  it('makes a P-256 key pair per process when no key set is given (outside production)', () => {
+    const a = loadConfig({});
+    const b = loadConfig({});
+    expect(a.jwtSigningKeysGenerated).toBe(true);
+    expect(a.jwtSigningKeys.currentPrivateKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    expect(a.jwtSigningKeys.currentKid).not.toBe(b.jwtSigningKeys.currentKid);
+    const given = loadConfig({ JWT_SIGNING_KEYS: KEYS });
+    expect(given.jwtSigningKeysGenerated).toBe(false);
+    expect(given.jwtSigningKeys.currentKid).toBe(JSON.parse(KEYS).current);
   });
 
   it('reads typed values', () => {
     const c = loadConfig({
       PORT: '8080',
       DATABASE_URL: 'postgres://u@h/db',
-      JWT_SECRET: 'x'.repeat(32),
-      JWT_EXPIRES_IN: '1h',
+      JWT_SIGNING_KEYS: KEYS,
+      JWT_EXPIRES_IN: '10m',
+      JWT_ISSUER: 'https://portal.example.com',
+      JWT_AUDIENCE: 'portal-web',
+      REFRESH_IDLE_TTL: '12h',
+      REFRESH_ABSOLUTE_TTL: '14d',
       DATABASE_SSL: 'true',
       ADMIN_EMAIL: 'Admin@Example.com',
       ADMIN_PASSWORD: 'a-long-password',
     });
     expect(c.port).toBe(8080);
     expect(c.runMigrationsOnStart).toBe(false);
-    expect(c.jwtExpiresInSeconds).toBe(3600);
+    expect(c.jwtExpiresInSeconds).toBe(600);
+    expect(c.jwtIssuer).toBe('https://portal.example.com');
+    expect(c.jwtAudience).toBe('portal-web');
+    expect(c.refreshIdleSeconds).toBe(12 * 3600);
+    expect(c.refreshAbsoluteSeconds).toBe(14 * 86400);
     expect(c.databaseSsl).toEqual({ caFile: RDS_CA_BUNDLE });
     expect(c.adminEmail).toBe('admin@example.com');
   });
@@ -43,15 +68,58 @@ describe('loadConfig', () => {
     }
   });
 
-  it('requires a database and a secret in production', () => {
+  it('requires a database and a signing key set in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL is required/);
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://h/db' })).toThrow(
-      /JWT_SECRET is required/,
+      /JWT_SIGNING_KEYS is required in production/,
+    );
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://h/db',
+      JWT_SIGNING_KEYS: KEYS,
+    });
+    expect(c.jwtSigningKeysGenerated).toBe(false);
+  });
+
+  it('refuses the HS256 settings that are gone, naming what replaces them', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(48) })).toThrow(
+      /JWT_SECRET is no longer read.*JWT_SIGNING_KEYS/,
+    );
+    expect(() => loadConfig({ JWT_SECRET_ID: 'portal/jwt' })).toThrow(
+      /JWT_SECRET_ID is no longer read/,
     );
   });
 
-  it('refuses a short JWT secret and half an admin', () => {
-    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32/);
+  it('stops on a bad key set without printing any key material', () => {
+    const key = JSON.parse(KEYS).keys[0];
+    try {
+      loadConfig({ JWT_SIGNING_KEYS: JSON.stringify({ keys: [{ ...key, crv: 'P-384' }] }) });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const message = (e as ConfigError).message;
+      expect(message).toMatch(/JWT_SIGNING_KEYS: keys\[0\].*P-256/);
+      expect(message).not.toContain(key.d);
+      expect(message).not.toContain(key.x);
+    }
+    expect(() => loadConfig({ JWT_SIGNING_KEYS: 'not json' })).toThrow(/not valid JSON/);
+  });
+
+  it.each([
+    [{ JWT_EXPIRES_IN: '16m' }, /JWT_EXPIRES_IN must be between 1s and 15m/],
+    [{ JWT_EXPIRES_IN: '1h' }, /JWT_EXPIRES_IN must be between 1s and 15m/],
+    [{ JWT_EXPIRES_IN: '0' }, /JWT_EXPIRES_IN must be between/],
+    [{ JWT_EXPIRES_IN: 'soon' }, /JWT_EXPIRES_IN must look like/],
+    [{ REFRESH_IDLE_TTL: '40d' }, /REFRESH_IDLE_TTL must not be longer than REFRESH_ABSOLUTE_TTL/],
+    [{ REFRESH_IDLE_TTL: '30s' }, /REFRESH_IDLE_TTL must be between 1m and 365d/],
+    [{ REFRESH_ABSOLUTE_TTL: '400d' }, /REFRESH_ABSOLUTE_TTL must be between 1m and 365d/],
+    [{ REFRESH_ABSOLUTE_TTL: 'a month' }, /REFRESH_ABSOLUTE_TTL must look like/],
+    [{ JWT_ISSUER: 'x'.repeat(257) }, /JWT_ISSUER must be at most 256/],
+  ])('refuses token lifetimes and names out of range: %p', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('refuses half an admin', () => {
     expect(() => loadConfig({ ADMIN_EMAIL: 'a@b.co' })).toThrow(/set together/);
   });
 });
@@ -105,7 +173,7 @@ describe('Microsoft sign-in settings', () => {
   const prod = {
     NODE_ENV: 'production',
     DATABASE_URL: 'postgres://h/db',
-    JWT_SECRET: 'x'.repeat(32),
+    JWT_SIGNING_KEYS: KEYS,
   };
 
   it('is off by default, with the public authority, a 5 s key timeout and no domain list', () => {

@@ -12,17 +12,23 @@ import {
   Matches,
   Max,
   Min,
+  MaxLength,
   MinLength,
   validateSync,
 } from 'class-validator';
 import { validateCronExpression } from 'cron';
-import { randomBytes } from 'node:crypto';
 import {
   DatabaseTls,
   RDS_CA_BUNDLE,
   readCaBundle,
   tlsParametersOf,
 } from '../database/database-tls';
+import {
+  generateSigningKeysJson,
+  parseSigningKeySet,
+  SigningKeySet,
+  SigningKeysError,
+} from '../auth/signing-keys';
 
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -98,13 +104,29 @@ class EnvironmentVariables {
   @IsBoolean()
   RUN_MIGRATIONS_ON_START?: boolean;
 
+  /** The key set (JSON, see docs/security.md); or JWT_SIGNING_KEYS_SECRET_ID (secrets.ts). */
   @IsOptional()
   @IsString()
-  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
-  JWT_SECRET?: string;
+  JWT_SIGNING_KEYS?: string;
 
-  @Matches(DURATION, { message: 'JWT_EXPIRES_IN must look like 900, 900s, 15m, 1h or 1d' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256, { message: 'JWT_ISSUER must be at most 256 characters' })
+  JWT_ISSUER = 'portal-api';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256, { message: 'JWT_AUDIENCE must be at most 256 characters' })
+  JWT_AUDIENCE = 'portal-api';
+
+  @Matches(DURATION, { message: 'JWT_EXPIRES_IN must look like 900, 900s, 15m or 10m' })
   JWT_EXPIRES_IN = '15m';
+
+  @Matches(DURATION, { message: 'REFRESH_IDLE_TTL must look like 12h, 7d or 604800' })
+  REFRESH_IDLE_TTL = '7d';
+
+  @Matches(DURATION, { message: 'REFRESH_ABSOLUTE_TTL must look like 30d or 2592000' })
+  REFRESH_ABSOLUTE_TTL = '30d';
 
   @Type(() => Number)
   @IsInt()
@@ -197,8 +219,18 @@ export class AppConfig {
   embeddedPgDir: string;
   embeddedPgPort: number;
   runMigrationsOnStart: boolean;
-  jwtSecret: string;
+  /** Signs access tokens (current key) and verifies them (every key of the set). */
+  jwtSigningKeys: SigningKeySet;
+  /** True when no key set was configured and this process made its own (never in production). */
+  jwtSigningKeysGenerated: boolean;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Access token lifetime, at most ACCESS_TOKEN_MAX_SECONDS. */
   jwtExpiresInSeconds: number;
+  /** A session ends after this long without a refresh... */
+  refreshIdleSeconds: number;
+  /** ...or this long after the sign-in, whatever happens. */
+  refreshAbsoluteSeconds: number;
   bcryptCost: number;
   loginMaxFailures: number;
   loginLockSeconds: number;
@@ -225,12 +257,24 @@ export class AppConfig {
   warningsPurgeCron: string;
 }
 
+/** RFC 9068 / Auth0 guidance: access tokens are short-lived; refresh tokens carry the session. */
+export const ACCESS_TOKEN_MAX_SECONDS = 15 * 60;
+const MIN_SESSION_SECONDS = 60;
+const MAX_SESSION_SECONDS = 365 * 86400;
+
 export function parseDurationSeconds(value: string): number {
   const m = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
   if (!m) throw new Error(`bad duration: ${value}`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   return n * { s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
+}
+
+/** Seconds, or undefined for a value the DURATION check has already refused. */
+function seconds(value: unknown): number | undefined {
+  return typeof value === 'string' && DURATION.test(value)
+    ? parseDurationSeconds(value)
+    : undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -245,7 +289,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (vars.NODE_ENV === 'production') {
     if (!vars.DATABASE_URL)
       problems.push('DATABASE_URL is required in production (or DATABASE_SECRET_ID)');
-    if (!vars.JWT_SECRET) problems.push('JWT_SECRET is required in production (or JWT_SECRET_ID)');
+    if (!vars.JWT_SIGNING_KEYS) {
+      problems.push(
+        'JWT_SIGNING_KEYS is required in production (or JWT_SIGNING_KEYS_SECRET_ID; see scripts/generate-and-store-keys.sh)',
+      );
+    }
     if (vars.MICROSOFT_CLIENT_ID) {
       // Microsoft sign-in is on: which tenants may sign in, and which addresses may be linked
       // or create accounts, must be decided, not left open.
@@ -278,6 +326,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       problems.push(`DATABASE_SSL_CA: ${(err as Error).message}`);
     }
   }
+  for (const gone of ['JWT_SECRET', 'JWT_SECRET_ID']) {
+    // HS256 is gone: a leftover must not look like a working setting.
+    if (raw[gone] !== undefined) {
+      problems.push(
+        `${gone} is no longer read: access tokens are ES256; set JWT_SIGNING_KEYS or JWT_SIGNING_KEYS_SECRET_ID instead`,
+      );
+    }
+  }
+  let signingKeys: SigningKeySet | undefined;
+  if (vars.JWT_SIGNING_KEYS !== undefined && typeof vars.JWT_SIGNING_KEYS === 'string') {
+    try {
+      signingKeys = parseSigningKeySet(vars.JWT_SIGNING_KEYS);
+    } catch (err) {
+      if (!(err instanceof SigningKeysError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  const durations = {
+    JWT_EXPIRES_IN: seconds(vars.JWT_EXPIRES_IN),
+    REFRESH_IDLE_TTL: seconds(vars.REFRESH_IDLE_TTL),
+    REFRESH_ABSOLUTE_TTL: seconds(vars.REFRESH_ABSOLUTE_TTL),
+  };
+  if (durations.JWT_EXPIRES_IN !== undefined) {
+    if (durations.JWT_EXPIRES_IN < 1 || durations.JWT_EXPIRES_IN > ACCESS_TOKEN_MAX_SECONDS) {
+      problems.push('JWT_EXPIRES_IN must be between 1s and 15m (access tokens are short-lived)');
+    }
+  }
+  for (const name of ['REFRESH_IDLE_TTL', 'REFRESH_ABSOLUTE_TTL'] as const) {
+    const v = durations[name];
+    if (v !== undefined && (v < MIN_SESSION_SECONDS || v > MAX_SESSION_SECONDS)) {
+      problems.push(`${name} must be between 1m and 365d`);
+    }
+  }
+  if (
+    durations.REFRESH_IDLE_TTL !== undefined &&
+    durations.REFRESH_ABSOLUTE_TTL !== undefined &&
+    durations.REFRESH_IDLE_TTL > durations.REFRESH_ABSOLUTE_TTL
+  ) {
+    problems.push('REFRESH_IDLE_TTL must not be longer than REFRESH_ABSOLUTE_TTL');
+  }
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
@@ -301,9 +389,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // Local runs on the embedded database migrate themselves; deployed tasks never do
     // (the deploy tool runs migrations in a one-off task first).
     runMigrationsOnStart: vars.RUN_MIGRATIONS_ON_START ?? !vars.DATABASE_URL,
-    // Outside production a missing secret gets a random one: tokens die with the process.
-    jwtSecret: vars.JWT_SECRET ?? randomBytes(48).toString('base64url'),
-    jwtExpiresInSeconds: parseDurationSeconds(vars.JWT_EXPIRES_IN),
+    // Outside production a missing key set gets a new P-256 pair: tokens die with the process.
+    jwtSigningKeys: signingKeys ?? parseSigningKeySet(generateSigningKeysJson()),
+    jwtSigningKeysGenerated: signingKeys === undefined,
+    jwtIssuer: vars.JWT_ISSUER,
+    jwtAudience: vars.JWT_AUDIENCE,
+    jwtExpiresInSeconds: durations.JWT_EXPIRES_IN!,
+    refreshIdleSeconds: durations.REFRESH_IDLE_TTL!,
+    refreshAbsoluteSeconds: durations.REFRESH_ABSOLUTE_TTL!,
     bcryptCost: vars.BCRYPT_COST,
     loginMaxFailures: vars.LOGIN_MAX_FAILURES,
     loginLockSeconds: parseDurationSeconds(vars.LOGIN_LOCK_DURATION),

@@ -1,10 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { generateSigningKeysJson } from '../auth/signing-keys';
 import { ConfigError, loadConfig } from './app-config';
 import { databaseLoginEnv, regionOf, resolveSecrets } from './secrets';
 
 const sm = mockClient(SecretsManagerClient);
-const JWT = 'j'.repeat(48);
+const KEYS = generateSigningKeysJson();
+const PRIVATE_D: string = JSON.parse(KEYS).keys[0].d;
 
 function secrets(values: Record<string, string>) {
   sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
@@ -32,19 +34,26 @@ describe('resolveSecrets', () => {
   beforeEach(() => sm.reset());
 
   it('returns the environment untouched and calls nothing without secret ids', async () => {
-    const env = { DATABASE_URL: 'postgres://h/db', JWT_SECRET: JWT };
+    const env = { DATABASE_URL: 'postgres://h/db', JWT_SIGNING_KEYS: KEYS };
     await expect(resolveSecrets(env)).resolves.toBe(env);
     expect(sm.calls()).toHaveLength(0);
   });
 
-  it('fills DATABASE_URL and JWT_SECRET from plain secret strings, without touching the input', async () => {
-    secrets({ 'portal/db': 'postgres://app:pw@db.internal:5432/portal\n', 'portal/jwt': JWT });
-    const env = { DATABASE_SECRET_ID: 'portal/db', JWT_SECRET_ID: 'portal/jwt', PORT: '8080' };
+  it('fills DATABASE_URL and JWT_SIGNING_KEYS from secret strings, without touching the input', async () => {
+    secrets({
+      'portal/db': 'postgres://app:pw@db.internal:5432/portal\n',
+      'portal/jwt': `${KEYS}\n`,
+    });
+    const env = {
+      DATABASE_SECRET_ID: 'portal/db',
+      JWT_SIGNING_KEYS_SECRET_ID: 'portal/jwt',
+      PORT: '8080',
+    };
     const logs: string[] = [];
     const out = await resolveSecrets(env, { log: (m) => logs.push(m) });
     expect(out).toMatchObject({
       DATABASE_URL: 'postgres://app:pw@db.internal:5432/portal',
-      JWT_SECRET: JWT,
+      JWT_SIGNING_KEYS: KEYS,
       PORT: '8080',
     });
     expect(env).not.toHaveProperty('DATABASE_URL');
@@ -55,11 +64,13 @@ describe('resolveSecrets', () => {
     // The log names the secret, never the value.
     expect(logs.join('\n')).toContain('portal/db');
     expect(logs.join('\n')).not.toContain('pw@');
-    expect(logs.join('\n')).not.toContain(JWT);
+    expect(logs.join('\n')).toContain('JWT_SIGNING_KEYS read from secret portal/jwt');
+    expect(logs.join('\n')).not.toContain(PRIVATE_D);
     // And the result goes through the normal validation.
     const config = loadConfig({ ...out, NODE_ENV: 'production' });
     expect(config.databaseUrl).toBe('postgres://app:pw@db.internal:5432/portal');
-    expect(config.jwtSecret).toBe(JWT);
+    expect(config.jwtSigningKeys.currentKid).toBe(JSON.parse(KEYS).current);
+    expect(config.jwtSigningKeysGenerated).toBe(false);
   });
 
   it('builds the URL from an RDS secret, escaping the credentials', async () => {
@@ -92,10 +103,17 @@ describe('resolveSecrets', () => {
     expect(out.DATABASE_URL).toBe('postgres://postgres:pw@db.internal:6432/portal');
   });
 
-  it('reads a JWT secret stored as JSON', async () => {
-    secrets({ jwt: JSON.stringify({ jwt_secret: JWT }) });
-    const out = await resolveSecrets({ JWT_SECRET_ID: 'jwt' });
-    expect(out.JWT_SECRET).toBe(JWT);
+  it('refuses a key set id next to the plain variable, and a bad key set stops the start', async () => {
+    const both = await problemsOf(
+      resolveSecrets({ JWT_SIGNING_KEYS_SECRET_ID: 'x', JWT_SIGNING_KEYS: KEYS }),
+    );
+    expect(both).toMatch(/JWT_SIGNING_KEYS or JWT_SIGNING_KEYS_SECRET_ID, not both/);
+    expect(sm.calls()).toHaveLength(0);
+
+    // The old HS256 secret format in the new place: the configuration refuses it.
+    secrets({ old: 'an-old-hs256-secret-an-old-hs256-secret' });
+    const out = await resolveSecrets({ JWT_SIGNING_KEYS_SECRET_ID: 'old' });
+    expect(() => loadConfig(out)).toThrow(/JWT_SIGNING_KEYS is not valid JSON/);
   });
 
   it('refuses a secret id next to the plain variable', async () => {
@@ -109,29 +127,31 @@ describe('resolveSecrets', () => {
   it('stops with every problem named, and never the secret value', async () => {
     secrets({
       'db-no-host': JSON.stringify({ username: 'u', password: 'hunter2-secret' }),
-      'jwt-wrong-keys': JSON.stringify({ other: 'hunter3-secret' }),
     });
     const problems = await problemsOf(
-      resolveSecrets({ DATABASE_SECRET_ID: 'db-no-host', JWT_SECRET_ID: 'jwt-wrong-keys' }),
+      resolveSecrets({ DATABASE_SECRET_ID: 'db-no-host', JWT_SIGNING_KEYS_SECRET_ID: 'missing' }),
     );
     expect(problems).toMatch(/secret "db-no-host" has no host/);
-    expect(problems).toMatch(/secret "jwt-wrong-keys" has none of the keys/);
+    expect(problems).toMatch(/JWT_SIGNING_KEYS_SECRET_ID: cannot read secret "missing"/);
     expect(problems).not.toMatch(/hunter/);
   });
 
   it('reports a secret that cannot be read', async () => {
     secrets({});
-    const problems = await problemsOf(resolveSecrets({ JWT_SECRET_ID: 'missing' }));
+    const problems = await problemsOf(resolveSecrets({ JWT_SIGNING_KEYS_SECRET_ID: 'missing' }));
     expect(problems).toMatch(
-      /JWT_SECRET_ID: cannot read secret "missing": ResourceNotFoundException/,
+      /JWT_SIGNING_KEYS_SECRET_ID: cannot read secret "missing": ResourceNotFoundException/,
     );
   });
 
   it('uses the region of an ARN', async () => {
-    secrets({ 'arn:aws:secretsmanager:sa-east-1:123456789012:secret:portal/jwt-AbCdEf': JWT });
+    secrets({ 'arn:aws:secretsmanager:sa-east-1:123456789012:secret:portal/jwt-AbCdEf': KEYS });
     const regions: Array<string | undefined> = [];
     await resolveSecrets(
-      { JWT_SECRET_ID: 'arn:aws:secretsmanager:sa-east-1:123456789012:secret:portal/jwt-AbCdEf' },
+      {
+        JWT_SIGNING_KEYS_SECRET_ID:
+          'arn:aws:secretsmanager:sa-east-1:123456789012:secret:portal/jwt-AbCdEf',
+      },
       {
         clientFor: (region) => {
           regions.push(region);

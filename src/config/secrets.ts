@@ -3,9 +3,10 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from './app-config';
 
 /**
- * Secrets Manager at start: `DATABASE_SECRET_ID` and `JWT_SECRET_ID` name secrets whose values
- * become `DATABASE_URL` and `JWT_SECRET` before the configuration is loaded. Values are never
- * logged; a secret that cannot be read stops the process like any other bad setting.
+ * Secrets Manager at start: `DATABASE_SECRET_ID` and `JWT_SIGNING_KEYS_SECRET_ID` name secrets
+ * whose values become `DATABASE_URL` and `JWT_SIGNING_KEYS` before the configuration is loaded
+ * (and validated). Values are never logged; a secret that cannot be read stops the process
+ * like any other bad setting.
  */
 export interface SecretSources {
   /** A client for the secret's region (the region of an ARN, else the default chain's). */
@@ -14,23 +15,21 @@ export interface SecretSources {
   log?: (message: string) => void;
 }
 
-const JWT_KEYS = ['jwt_secret', 'JWT_SECRET', 'secret'];
-
-/** Returns a copy of env with DATABASE_URL / JWT_SECRET filled in from Secrets Manager. */
+/** Returns a copy of env with DATABASE_URL / JWT_SIGNING_KEYS filled in from Secrets Manager. */
 export async function resolveSecrets(
   env: NodeJS.ProcessEnv = process.env,
   sources: SecretSources = {},
 ): Promise<NodeJS.ProcessEnv> {
   const databaseSecretId = nonEmpty(env.DATABASE_SECRET_ID);
-  const jwtSecretId = nonEmpty(env.JWT_SECRET_ID);
-  if (!databaseSecretId && !jwtSecretId) return env;
+  const keysSecretId = nonEmpty(env.JWT_SIGNING_KEYS_SECRET_ID);
+  if (!databaseSecretId && !keysSecretId) return env;
 
   const problems: string[] = [];
   if (databaseSecretId && nonEmpty(env.DATABASE_URL)) {
     problems.push('set DATABASE_URL or DATABASE_SECRET_ID, not both');
   }
-  if (jwtSecretId && nonEmpty(env.JWT_SECRET)) {
-    problems.push('set JWT_SECRET or JWT_SECRET_ID, not both');
+  if (keysSecretId && nonEmpty(env.JWT_SIGNING_KEYS)) {
+    problems.push('set JWT_SIGNING_KEYS or JWT_SIGNING_KEYS_SECRET_ID, not both');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -56,14 +55,12 @@ export async function resolveSecrets(
       }
     }
   }
-  if (jwtSecretId) {
-    const value = await read('JWT_SECRET_ID', jwtSecretId);
+  if (keysSecretId) {
+    // The key set JSON as scripts/generate-and-store-keys.sh stores it; loadConfig validates it.
+    const value = await read('JWT_SIGNING_KEYS_SECRET_ID', keysSecretId);
     if (value !== undefined) {
-      const secret = jwtSecretFromSecret(value, jwtSecretId, problems);
-      if (secret) {
-        resolved.JWT_SECRET = secret;
-        sources.log?.(`JWT_SECRET read from secret ${jwtSecretId}`);
-      }
+      resolved.JWT_SIGNING_KEYS = value.trim();
+      sources.log?.(`JWT_SIGNING_KEYS read from secret ${keysSecretId}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -164,22 +161,6 @@ export function databaseUrlFromSecret(
   }
   const enc = encodeURIComponent;
   return `postgres://${enc(username!)}:${enc(password!)}@${host}:${port}/${enc(dbname)}`;
-}
-
-/** A JWT secret is the plain string, or JSON with one of jwt_secret, JWT_SECRET or secret. */
-export function jwtSecretFromSecret(
-  value: string,
-  secretId: string,
-  problems: string[],
-): string | undefined {
-  const json = parseJsonObject(value);
-  if (!json) return value.trim();
-  for (const key of JWT_KEYS) {
-    const v = field(json, key);
-    if (v) return v;
-  }
-  problems.push(`JWT_SECRET_ID: secret "${secretId}" has none of the keys ${JWT_KEYS.join(', ')}`);
-  return undefined;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

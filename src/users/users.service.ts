@@ -9,6 +9,7 @@ import type { ListOrder } from '../common/pagination/cursor';
 import { fetchPage, KeysetQuery, Page } from '../common/pagination/keyset';
 import { raw, Sql, sql } from '../common/pagination/sql';
 import { AppError } from '../common/errors/app-error';
+import { revokeUserSessions } from '../sessions/revoke-user-sessions';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto';
 import type { UpdateUserDto } from './dto/update-user.dto';
@@ -270,7 +271,11 @@ export class UsersService {
         set.failedLoginCount = 0;
         set.lockedUntil = null;
       }
-      if (bumpsTokenVersion(changes)) set.tokenVersion = () => 'token_version + 1';
+      if (bumpsTokenVersion(changes)) {
+        set.tokenVersion = () => 'token_version + 1';
+        // A role change, a new password or a deactivation ends every session of the user.
+        await revokeUserSessions(manager, target.id);
+      }
 
       await manager.update(User, { id: target.id }, set);
       const updated = await manager.findOneOrFail(User, { where: { id: target.id } });

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import { AppProcess, runMigrations } from './support/app-process';
-import { DbUser, insertUser, signToken } from './support/fixtures';
+import { Pool } from 'pg';
+import { generateSigningKeysJson } from '../../src/auth/signing-keys';
+import { DbUser, insertUser, signToken, startSession } from './support/fixtures';
 import { FuzzContext, requestFor, strayRequest, wellFormedRequestFor } from './support/fuzz';
-import { httpRequest, RequestSpec } from './support/http';
+import { httpRequest, json, RequestSpec } from './support/http';
 import { loadOpenApi, operations } from './support/openapi';
 import { createSharedDatabase, withClient } from './support/postgres';
 import { contractViolations } from './support/problem';
@@ -29,6 +31,14 @@ const SEED = process.env.RELIABILITY_FUZZ_SEED
 const BUDGET_MS = Number(process.env.RELIABILITY_FUZZ_BUDGET_MS ?? 150_000);
 const TIME_LIMIT_MS = Math.max(3000, Math.floor(BUDGET_MS / (ops.length + 1)));
 
+/** Placeholders check() replaces just before sending: a token of a new session of a caller... */
+const FRESH = '{{fresh-session-of}}';
+type Caller = DbUser['role'] | 'PENDING';
+const fresh = (caller: Caller) => `Bearer ${FRESH}${caller}`;
+/** ...and a refresh token, live or already spent. */
+const LIVE_REFRESH = '{{live-refresh-token}}';
+const SPENT_REFRESH = '{{spent-refresh-token}}';
+
 // Microsoft sign-in runs against a loopback fake Entra: two allowed tenants, and one that is
 // not allowed (anyone can make a tenant and set a user's mail in it to any address).
 const HOME = newTenantId();
@@ -45,9 +55,11 @@ describe('property-based bad input against every route in /docs-json', () => {
   let admin: DbUser;
   let pendingAuth: string;
   /** A linked ADM that every hostile ID token below names by email (the nOAuth target). */
-  let victim: DbUser;
+  let victim: Omit<DbUser, 'session_id'>;
   /** ID tokens that must never sign in as the victim, by what they try. */
   let attacks: Record<string, string>;
+  let pool: Pool;
+  let callers: Record<Caller, DbUser>;
   const seen = new Map<string, number>();
 
   beforeAll(async () => {
@@ -60,7 +72,7 @@ describe('property-based bad input against every route in /docs-json', () => {
     const pending = await insertUser(url, 'USER', 'DEV', 'PENDING');
     pendingAuth = `Bearer ${signToken(pending)}`;
     victim = await withClient(url, async (c) => {
-      const { rows } = await c.query<DbUser>(
+      const { rows } = await c.query<Omit<DbUser, 'session_id'>>(
         `INSERT INTO users (name, email, role, organization, state, active, microsoft_tid, microsoft_oid)
          VALUES ('Victim Admin', $1, 'ADM', 'ALL', 'APPROVED', 'ACTIVE', $2, $3)
          RETURNING id, email, role, organization, token_version`,
@@ -80,7 +92,10 @@ describe('property-based bad input against every route in /docs-json', () => {
       role: 'ADM',
       organization: null,
       token_version: 0,
+      session_id: randomUUID(),
     };
+    pool = new Pool({ connectionString: url, max: 2 });
+    callers = { ADM: admin, PRESIDENT: president, USER: user, PENDING: pending };
 
     entra = await FakeEntra.start();
     for (const tid of [HOME, PARTNER, ATTACKER]) await entra.addTenant(tid);
@@ -130,24 +145,30 @@ describe('property-based bad input against every route in /docs-json', () => {
       knownIds: victims.map((v) => v.id),
       authorizations: [
         undefined,
-        `Bearer ${signToken(admin)}`,
-        `Bearer ${signToken(admin)}`,
-        `Bearer ${signToken(president)}`,
-        `Bearer ${signToken(user)}`,
-        `Bearer ${signToken(user)}`,
-        pendingAuth,
-        pendingAuth,
+        // Valid tokens, each of a new session when sent: a fuzzed logout or DELETE of a
+        // session must not turn the rest of the run into 401s.
+        fresh('ADM'),
+        fresh('ADM'),
+        fresh('PRESIDENT'),
+        fresh('USER'),
+        fresh('USER'),
+        fresh('PENDING'),
+        fresh('PENDING'),
         `Bearer ${signToken(admin, { expiresIn: -60 })}`,
-        `Bearer ${signToken(admin, { secret: 'another-secret-another-secret-another-1' })}`,
+        `Bearer ${signToken(admin, { keys: generateSigningKeysJson() })}`,
         `Bearer ${signToken(ghost)}`,
         `Bearer ${signToken({ ...admin, id: 'not-a-uuid' })}`,
+        `Bearer ${signToken({ ...admin, session_id: 'not-a-uuid' })}`,
         'Bearer abc.def.ghi',
         'Bearer ',
         'Basic YWRtaW46YWRtaW4=',
         `Bearer ${'a'.repeat(4000)}.b.c`,
-        'bearer\t' + signToken(user),
+        `bearer\t${FRESH}USER`,
       ],
       samples: {
+        // A live refresh token (a new session each time) and a spent one (reuse), for
+        // /auth/refresh and /auth/logout.
+        refresh_token: [LIVE_REFRESH, SPENT_REFRESH],
         id_token: [
           ...Object.values(attacks),
           // Good tokens too, so the fuzz reaches account creation and linking.
@@ -171,9 +192,36 @@ describe('property-based bad input against every route in /docs-json', () => {
     if (process.env.RELIABILITY_VERBOSE) console.log(Object.fromEntries(seen));
     await app?.kill();
     await entra?.stop();
+    await pool?.end();
   });
 
-  async function check(spec: RequestSpec): Promise<void> {
+  /** Turns the placeholders of a request into live credentials, minted just before it goes. */
+  async function mint(spec: RequestSpec): Promise<RequestSpec> {
+    const headers = { ...(spec.headers ?? {}) };
+    const auth = headers.authorization;
+    if (auth?.includes(FRESH)) {
+      const role = auth.slice(auth.indexOf(FRESH) + FRESH.length) as Caller;
+      const caller = callers[role];
+      const { sessionId } = await startSession(pool, caller.id);
+      headers.authorization = auth.replace(`${FRESH}${role}`, signToken(caller, { sessionId }));
+    }
+    let body = spec.body;
+    if (typeof body === 'string') {
+      for (const [placeholder, spent] of [
+        [LIVE_REFRESH, false],
+        [SPENT_REFRESH, true],
+      ] as const) {
+        if (body.includes(placeholder)) {
+          const { refreshToken } = await startSession(pool, callers.USER.id, { spent });
+          body = body.split(placeholder).join(refreshToken);
+        }
+      }
+    }
+    return { ...spec, headers, body };
+  }
+
+  async function check(unminted: RequestSpec): Promise<void> {
+    const spec = await mint(unminted);
     const res = await httpRequest(app.port, spec);
     const key = `${spec.method} ${res.status}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -207,6 +255,30 @@ describe('property-based bad input against every route in /docs-json', () => {
     expect(ops.map((o) => `${o.method} ${o.path}`)).toEqual(
       expect.arrayContaining(['GET /ping', 'GET /users/me']),
     );
+  });
+
+  it('its placeholders become live credentials: a fresh bearer and a live refresh token work', async () => {
+    const post = async (body: string) =>
+      httpRequest(
+        app.port,
+        await mint({
+          method: 'POST',
+          path: '/auth/refresh',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      );
+    expect((await post(`{"refresh_token":"${LIVE_REFRESH}"}`)).status).toBe(200);
+    const spent = await post(`{"refresh_token":"${SPENT_REFRESH}"}`);
+    expect([spent.status, json(spent)]).toEqual([
+      401,
+      expect.objectContaining({ type: 'urn:portal-api:problem:refresh_token_reused' }),
+    ]);
+    const me = await httpRequest(
+      app.port,
+      await mint({ path: '/users/me', headers: { authorization: fresh('USER') } }),
+    );
+    expect(me.status).toBe(200);
   });
 
   it('hostile ID tokens (nOAuth and forgeries) never sign in as the victim', async () => {

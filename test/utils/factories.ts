@@ -1,7 +1,9 @@
 import * as bcrypt from 'bcrypt';
 import { randomUUID } from 'node:crypto';
 import { DataSource, DeepPartial } from 'typeorm';
-import { TokenService } from '../../src/auth/token.service';
+import { TokenPair, TokenService } from '../../src/auth/token.service';
+import type { ClientInfo } from '../../src/common/client-info';
+import { IssuedRefreshToken, SessionsService } from '../../src/sessions/sessions.service';
 import { User } from '../../src/users/entities/user.entity';
 import { ActiveStatus, Organization, Role, UserState } from '../../src/users/user.enums';
 import type { TestApp } from './test-app';
@@ -38,10 +40,30 @@ export async function createUser(
   return repo.findOneOrFail({ where: { id: user.id } });
 }
 
-/** A valid bearer token for the user, signed by the app under test. */
+export const TEST_CLIENT: ClientInfo = { ip: '127.0.0.1', userAgent: 'portal-api tests' };
+
+/** A new session for the user, as a sign-in makes it: its id and live refresh token. */
+export async function sessionFor(
+  t: TestApp,
+  user: Pick<User, 'id'>,
+  client: ClientInfo = TEST_CLIENT,
+): Promise<IssuedRefreshToken> {
+  return t.app.get(SessionsService).start(user.id, client);
+}
+
+/** What a sign-in answers for the user: a new session's access and refresh tokens. */
+export async function tokenPairFor(t: TestApp, user: User): Promise<TokenPair> {
+  return t.app.get(TokenService).pair(user, await sessionFor(t, user));
+}
+
+/** A live refresh token of a new session of the user. */
+export async function refreshTokenFor(t: TestApp, user: User): Promise<string> {
+  return (await sessionFor(t, user)).refreshToken;
+}
+
+/** A valid bearer token for the user (ES256, a new session), signed by the app under test. */
 export async function tokenFor(t: TestApp, user: User): Promise<string> {
-  const { access_token } = await t.app.get(TokenService).issue(user);
-  return access_token;
+  return (await tokenPairFor(t, user)).access_token;
 }
 
 /** `Authorization` header value for the user. */

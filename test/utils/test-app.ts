@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
+import { generateSigningKeysJson } from '../../src/auth/signing-keys';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup';
 import { createLogger } from '../../src/common/logging';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
@@ -17,14 +18,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
+/** One key set for every app of a test file, so their tokens work in each other. */
+export const TEST_SIGNING_KEYS = generateSigningKeysJson();
 
 /** The whole app in-process, on the test database; env overrides go through the real config loader. */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: testDatabaseUrl(),
-    JWT_SECRET: TEST_JWT_SECRET,
+    JWT_SIGNING_KEYS: TEST_SIGNING_KEYS,
     BCRYPT_COST: '4',
     LOG_LEVEL: 'silent',
     DATABASE_POOL_SIZE: '5',

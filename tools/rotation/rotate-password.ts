@@ -10,6 +10,7 @@ import * as bcrypt from 'bcrypt';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
+import { revokeUserSessions } from '../../src/sessions/revoke-user-sessions';
 import { User } from '../../src/users/entities/user.entity';
 import { ActiveStatus, Organization, Role, UserState } from '../../src/users/user.enums';
 import { ExitCode, ToolError } from '../ecs/common';
@@ -325,6 +326,7 @@ async function writeUser(
         })
         .where('id = :id', { id: userId })
         .execute();
+      await revokeUserSessions(manager, userId);
     } else {
       const user = users.create({
         name: opts.name,

@@ -1,13 +1,15 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { generateSigningKeysJson } from '../../../src/auth/signing-keys';
 import { freePort } from '../../../src/common/free-port';
 import { httpRequest } from './http';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
 export const MIGRATE_JS = join(ROOT, 'dist', 'src', 'database', 'migrate.js');
-export const REL_JWT_SECRET = 'reliability-secret-reliability-secret-0123';
+/** The access token signing keys of every app process of a spec file (fixtures sign with it). */
+export const REL_SIGNING_KEYS = generateSigningKeysJson();
 
 export function assertBuilt(): void {
   if (!existsSync(MAIN_JS)) {
@@ -29,7 +31,7 @@ function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     HOME: process.env.HOME,
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
-    JWT_SECRET: REL_JWT_SECRET,
+    JWT_SIGNING_KEYS: REL_SIGNING_KEYS,
     BCRYPT_COST: '4',
     LOG_LEVEL: 'info',
     ...extra,
