@@ -38,7 +38,7 @@ import { ImportResultDto } from './dto/import-result.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
 import { UpdateUserDto } from './dto/update-user.dto';
 import { UserPageDto } from './dto/user-page.dto';
-import { UserResponseDto } from './dto/user-response.dto';
+import { CreatedUserResponseDto, UserResponseDto } from './dto/user-response.dto';
 import { UserExportService } from './user-export.service';
 import { UserImportService } from './user-import.service';
 import { Role } from './user.enums';
@@ -161,15 +161,24 @@ export class UsersController {
 
   @Post()
   @Roles(Role.ADM, Role.PRESIDENT)
-  @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiBadRequestResponse({ description: 'invalid body or unknown field' })
+  @ApiOperation({
+    summary: 'Create a user',
+    description:
+      '`ra` defaults to the one in a student address (`21.01234-5@domain`); a given `ra` that ' +
+      'disagrees with it is kept and flagged in `warnings` (code `ra_differs_from_email`).',
+  })
+  @ApiCreatedResponse({ type: CreatedUserResponseDto })
+  @ApiBadRequestResponse({
+    description: 'invalid body or unknown field; email_domain_not_allowed (ALLOWED_EMAIL_DOMAINS)',
+  })
   @ApiForbiddenResponse({ description: 'a permission rule forbids it' })
   @ApiConflictResponse({ description: 'email already registered (user_email_taken)' })
   async create(
     @CurrentUser() caller: AuthUser,
     @Body() dto: CreateUserDto,
-  ): Promise<UserResponseDto> {
-    return UserResponseDto.from(await this.users.create(caller, dto));
+  ): Promise<CreatedUserResponseDto> {
+    const { user, warnings } = await this.users.create(caller, dto);
+    return CreatedUserResponseDto.withWarnings(user, warnings);
   }
 
   @Patch(':id')
