@@ -73,14 +73,26 @@ export class UsersController {
   }
 
   @Get('export')
-  @Roles(Role.ADM)
-  @ApiOperation({ summary: 'Export every user as CSV or XLSX (streamed)' })
+  @Roles(Role.ADM, Role.PRESIDENT)
+  @ApiOperation({
+    summary: 'Export users as CSV or XLSX (streamed)',
+    description:
+      'CSV: one file sorted like the list. XLSX: one worksheet per organization, named after ' +
+      'it, and "No organization" for users without one. `organization` limits the export to ' +
+      "one; a PRESIDENT exports its own organization's only.",
+  })
   @ApiProduces('text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
   @ApiOkResponse({ description: 'the file', schema: { type: 'string', format: 'binary' } })
-  @ApiBadRequestResponse({ description: 'format is not csv or xlsx' })
-  @ApiForbiddenResponse({ description: 'not an ADM' })
-  async export(@Query() query: ExportQueryDto, @Res() reply: FastifyReply): Promise<void> {
-    const file = await this.exporter.open(query.format);
+  @ApiBadRequestResponse({ description: 'format or organization is not valid' })
+  @ApiForbiddenResponse({
+    description: 'a USER; a PRESIDENT asking for another organization (outside_organization)',
+  })
+  async export(
+    @CurrentUser() caller: AuthUser,
+    @Query() query: ExportQueryDto,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const file = await this.exporter.open(caller, query.format, query.organization);
     await reply
       .header('content-type', file.contentType)
       .header('content-disposition', `attachment; filename="${file.filename}"`)

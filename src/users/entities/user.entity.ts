@@ -14,6 +14,7 @@ import { ActiveStatus, Course, Organization, Role, UserState } from '../user.enu
 @Check('users_year_range', `"year" IS NULL OR ("year" >= 0 AND "year" <= 5)`)
 @Check('users_name_length', `char_length("name") >= 2`)
 @Index('users_name_lower_idx', { synchronize: false })
+@Index('users_organization_name_idx', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
