@@ -15,6 +15,7 @@ export default tseslint.config(
       'jest.reliability.config.js',
       'test/setup/*.js',
       'test/reliability/support/*.cjs',
+      'test/reliability/support/*.mjs',
     ],
   },
   eslint.configs.recommended,

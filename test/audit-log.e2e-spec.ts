@@ -102,8 +102,8 @@ describe('audit log', () => {
 
     const res = await request(t.server).get('/audit-log').set('authorization', admAuth);
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(['items', 'limit', 'offset', 'total']);
-    expect(res.body).toMatchObject({ total: 3, limit: 20, offset: 0 });
+    expect(Object.keys(res.body).sort()).toEqual(['items', 'next_cursor']);
+    expect(res.body.next_cursor).toBeNull();
     const [del, upd, crt] = res.body.items as Entry[];
     for (const e of [del, upd, crt]) {
       expect(Object.keys(e).sort()).toEqual(ENTRY_KEYS);
@@ -247,11 +247,20 @@ describe('audit log', () => {
     expect(await auditLog(`?actor_id=${user.id}`)).toEqual([]);
     expect(await auditLog('?action=user.create')).toEqual([]);
 
-    const page = await request(t.server)
-      .get('/audit-log?limit=1&offset=1')
+    const first = await request(t.server)
+      .get('/audit-log?limit=1&count=true')
       .set('authorization', admAuth);
-    expect(page.body).toMatchObject({ total: 3, limit: 1, offset: 1 });
+    expect(first.body).toMatchObject({ total: 3, next_cursor: expect.any(String) });
+    const page = await request(t.server)
+      .get(`/audit-log?limit=1&count=true&cursor=${first.body.next_cursor}`)
+      .set('authorization', admAuth);
+    expect(page.body).toMatchObject({ total: 3, next_cursor: expect.any(String) });
     expect(page.body.items.map((e: Entry) => e.after?.title)).toEqual(['b']);
+    const filtered = await request(t.server)
+      .get(`/audit-log?limit=1&action=warning.create&cursor=${first.body.next_cursor}`)
+      .set('authorization', admAuth);
+    expect(filtered.status).toBe(400);
+    expect(filtered.body.errors).toEqual([{ field: 'cursor', message: expect.any(String) }]);
   });
 
   it('403 for a PRESIDENT and a USER, 401 without a token', async () => {
@@ -266,14 +275,20 @@ describe('audit log', () => {
     expect((await request(t.server).get('/audit-log')).status).toBe(401);
   });
 
-  it.each(['?actor_id=someone', '?limit=0', `?action=${'x'.repeat(65)}`, '?target=warning'])(
-    '400 for %s',
-    async (query) => {
-      const res = await request(t.server).get(`/audit-log${query}`).set('authorization', admAuth);
-      expect(res.status).toBe(400);
-      expect(res.headers['content-type']).toMatch(PROBLEM);
-    },
-  );
+  it.each([
+    '?actor_id=someone',
+    '?limit=0',
+    '?offset=2',
+    '?count=maybe',
+    '?action=a%00b',
+    '?target_type=%00',
+    `?action=${'x'.repeat(65)}`,
+    '?target=warning',
+  ])('400 for %s', async (query) => {
+    const res = await request(t.server).get(`/audit-log${query}`).set('authorization', admAuth);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(PROBLEM);
+  });
 
   it('documents the new routes in OpenAPI', async () => {
     const res = await request(t.server).get('/docs-json');

@@ -244,7 +244,8 @@ describe('booking requests', () => {
     it('shows a non-ADM only their own, newest first', async () => {
       const res = await request(t.server).get('/booking-requests').set('authorization', ownerAuth);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ total: 3, limit: 20, offset: 0 });
+      expect(Object.keys(res.body).sort()).toEqual(['items', 'next_cursor']);
+      expect(res.body.next_cursor).toBeNull();
       expect(res.body.items.map((b: { topic: string }) => b.topic)).toEqual(['o3', 'o2', 'o1']);
       for (const item of res.body.items) expect(Object.keys(item).sort()).toEqual(BOOKING_KEYS);
       expect(await topics(strangerAuth)).toEqual(['s1']);
@@ -280,13 +281,56 @@ describe('booking requests', () => {
       expect(await topics(ownerAuth, '?status=accepted')).toEqual(['o2']);
     });
 
-    it('pages with total', async () => {
+    async function page(auth: string, query: string) {
       const res = await request(t.server)
-        .get('/booking-requests?limit=2&offset=1')
-        .set('authorization', admAuth);
+        .get(`/booking-requests${query}`)
+        .set('authorization', auth);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ total: 4, limit: 2, offset: 1 });
-      expect(res.body.items.map((b: { topic: string }) => b.topic)).toEqual(['o3', 'o2']);
+      return {
+        total: res.body.total as number | undefined,
+        topics: res.body.items.map((b: { topic: string }) => b.topic) as string[],
+        next: res.body.next_cursor as string | null,
+      };
+    }
+
+    it('pages by cursor, with the total on request', async () => {
+      const first = await page(admAuth, '?limit=2&count=true');
+      expect(first).toMatchObject({ total: 4, topics: ['s1', 'o3'] });
+      const second = await page(admAuth, `?limit=2&count=true&cursor=${first.next}`);
+      expect(second).toEqual({ total: 4, topics: ['o2', 'o1'], next: null });
+    });
+
+    it("pages an owner's list (one scan per status, merged) in order", async () => {
+      const topics: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const p = await page(ownerAuth, `?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        topics.push(...p.topics);
+        cursor = p.next;
+      } while (cursor);
+      expect(topics).toEqual(['o3', 'o2', 'o1']);
+      expect((await page(admAuth, `?requested_by=${owner.id}&count=true`)).total).toBe(3);
+    });
+
+    it("refuses a cursor from another caller's list or other filters (400 naming cursor)", async () => {
+      const owners = await page(ownerAuth, '?limit=1');
+      const admins = await page(admAuth, '?limit=1');
+      const pending = await page(admAuth, '?limit=1&status=pending');
+      for (const [auth, query] of [
+        [strangerAuth, `?limit=1&cursor=${owners.next}`],
+        [admAuth, `?limit=1&cursor=${owners.next}`],
+        [admAuth, `?limit=1&status=accepted&cursor=${pending.next}`],
+        [admAuth, `?limit=1&from=2099-01-01&cursor=${admins.next}`],
+      ] as const) {
+        const res = await request(t.server)
+          .get(`/booking-requests${query}`)
+          .set('authorization', auth);
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({
+          type: 'urn:portal-api:problem:invalid_cursor',
+          errors: [{ field: 'cursor' }],
+        });
+      }
     });
 
     it('400 when from is after to', async () => {

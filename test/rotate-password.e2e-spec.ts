@@ -4,6 +4,8 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import * as bcrypt from 'bcrypt';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../ormconfig';
 import { AuditLogEntry } from '../src/audit/entities/audit-log.entity';
@@ -16,6 +18,7 @@ import {
   RotationStep,
 } from '../tools/rotation/rotate-password';
 import { parseRotateArgs } from '../tools/rotate-password';
+import { ExitCode, ToolError } from '../tools/ecs/common';
 import { testDatabaseUrl } from './setup/test-database';
 import { truncateAll } from './utils/db';
 import { createUser, DEFAULT_PASSWORD } from './utils/factories';
@@ -233,7 +236,7 @@ describe('rotate-password against a real database (Secrets Manager faked)', () =
       expect(generated).toEqual([current]);
     });
 
-    it('after AWSCURRENT moved but before AWSPENDING was dropped: usable, and a rerun rotates cleanly', async () => {
+    it('after AWSCURRENT moved but before AWSPENDING was dropped: usable, and a rerun finishes it', async () => {
       sm.failCall(UpdateSecretVersionStageCommand, 2, new Error('connection reset'));
       await expect(rotatePassword(options(), deps())).rejects.toThrow(/connection reset/);
       // Already usable: AWSCURRENT is the new password and the database has it.
@@ -241,12 +244,154 @@ describe('rotate-password against a real database (Secrets Manager faked)', () =
       expect(current).toBe(generated[0]);
       await expect(bcrypt.compare(current, (await userRow())!.passwordHash!)).resolves.toBe(true);
 
+      // AWSPENDING is still there: the rerun resumes it (no new password) and drops the label.
+      const result = await rotatePassword(options(), deps());
+
+      expect(result.resumed).toBe(true);
+      const end = await expectConsistent();
+      expect(generated).toHaveLength(1);
+      expect(end.current).toBe(generated[0]);
+      expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe(DEFAULT_PASSWORD);
+
+      // The next run rotates afresh.
+      await rotatePassword(options(), deps());
+      expect(generated).toHaveLength(2);
+      expect((await expectConsistent()).current).toBe(generated[1]);
+    });
+  });
+
+  describe('the first rotation of a new secret (AWS puts AWSCURRENT on its first version)', () => {
+    it('a crash after storing the pending password: the rerun resumes it, no second password', async () => {
+      await expect(rotatePassword(options(), deps(crashAfter('pending-stored')))).rejects.toThrow(
+        /simulated crash/,
+      );
+      // What AWS does to a secret's first version: both labels on it.
+      const [first] = Object.entries(sm.labels(SECRET));
+      expect(first[1]).toEqual(['AWSCURRENT', 'AWSPENDING']);
+
+      const result = await rotatePassword(options(), deps());
+
+      expect(result).toMatchObject({ resumed: true, versionId: first[0], userCreated: true });
+      const { current } = await expectConsistent();
+      expect(generated).toEqual([current]);
+      expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      expect(sm.labels(SECRET)).toEqual({ [first[0]]: ['AWSCURRENT'] });
+      expect(lines.join('\n')).toContain('(also AWSCURRENT: the first version of the secret)');
+    });
+
+    it('a crash after writing the user: the rerun keeps the password the user already has', async () => {
+      await expect(rotatePassword(options(), deps(crashAfter('user-written')))).rejects.toThrow();
+      const stored = sm.valueAt(SECRET, 'AWSCURRENT')!;
+      await expect(bcrypt.compare(stored, (await userRow())!.passwordHash!)).resolves.toBe(true);
+
       await rotatePassword(options(), deps());
 
-      const end = await expectConsistent();
+      const { current } = await expectConsistent();
+      expect(current).toBe(stored);
+      expect(generated).toHaveLength(1);
+    });
+  });
+
+  describe('overlapping rotations of one secret', () => {
+    beforeEach(async () => {
+      await createUser(dataSource, { email: EMAIL, role: Role.ADM });
+      sm.seed(SECRET, DEFAULT_PASSWORD);
+    });
+
+    it('hold an advisory lock on the secret: a second one gives up (BUSY) while the first runs', async () => {
+      let second: unknown;
+      const result = await rotatePassword(
+        options(),
+        deps({
+          afterStep: async (step) => {
+            if (step === 'user-written') {
+              // Started by hand or by the schedule at the same moment, against the same secret
+              // (by its ARN this time: one lock per secret, whatever it is called).
+              second = await rotatePassword(
+                options({ secretId: sm.arnOf(SECRET) }),
+                deps({ lockWaitMs: 0 }),
+              ).catch((e: unknown) => e);
+            }
+          },
+        }),
+      );
+      expect(second).toBeInstanceOf(ToolError);
+      expect(second).toMatchObject({
+        exitCode: ExitCode.BUSY,
+        message: expect.stringMatching(/another rotation of arn:aws:secretsmanager:.* is running/),
+      });
+      const { current } = await expectConsistent();
+      expect(current).toBe(generated[0]);
+      expect(generated).toHaveLength(1);
+      expect(result.resumed).toBe(false);
+    });
+
+    it('a second one waits for the lock, then rotates afresh', async () => {
+      let second: Promise<unknown> | undefined;
+      await rotatePassword(
+        options(),
+        deps({
+          afterStep: (step) => {
+            if (step === 'pending-stored') {
+              second = rotatePassword(options(), deps({ lockWaitMs: 20_000 }));
+            }
+          },
+        }),
+      );
+      await expect(second).resolves.toMatchObject({ resumed: false });
+      const { current } = await expectConsistent();
       expect(generated).toHaveLength(2);
-      expect(end.current).toBe(generated[1]);
+      expect(current).toBe(generated[1]);
       expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe(generated[0]);
+    });
+
+    it('re-reads the labels before moving AWSCURRENT: a value put since is replaced, not tripped on', async () => {
+      await rotatePassword(
+        options(),
+        deps({
+          afterStep: (step) => {
+            // Someone runs `aws secretsmanager put-secret-value` meanwhile.
+            if (step === 'verified') sm.putCurrent(SECRET, 'typed by hand', 'v-manual');
+          },
+        }),
+      );
+      const { current } = await expectConsistent();
+      expect(current).toBe(generated[0]);
+      expect(sm.valueAt(SECRET, 'AWSPREVIOUS')).toBe('typed by hand');
+      const moves = sm.mock
+        .commandCalls(UpdateSecretVersionStageCommand)
+        .map((c) => c.args[0].input)
+        .filter((i) => i.VersionStage === 'AWSCURRENT');
+      expect(moves).toEqual([
+        expect.objectContaining({
+          RemoveFromVersionId: 'v-manual',
+          MoveToVersionId: expect.any(String),
+        }),
+      ]);
+    });
+
+    it('refuses to promote when AWSPENDING moved to another version meanwhile', async () => {
+      await expect(
+        rotatePassword(
+          options(),
+          deps({
+            afterStep: async (step) => {
+              if (step === 'verified') {
+                // Another writer (not this tool) started a rotation of its own.
+                await new SecretsManagerClient({ region: 'sa-east-1' }).send(
+                  new PutSecretValueCommand({
+                    SecretId: SECRET,
+                    ClientRequestToken: 'v-other',
+                    SecretString: 'someone else',
+                    VersionStages: ['AWSPENDING'],
+                  }),
+                );
+              }
+            },
+          }),
+        ),
+      ).rejects.toThrow(/AWSPENDING moved to version v-other during the rotation/);
+      expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
     });
   });
 
@@ -278,6 +423,94 @@ describe('rotate-password against a real database (Secrets Manager faked)', () =
     // The rerun repairs it.
     await rotatePassword(options(), deps());
     await expectConsistent();
+  });
+
+  it('refuses an account linked to a Microsoft identity: exit code 2, nothing changed', async () => {
+    const tid = '9188040d-6c67-4c5b-b112-36a304b66dad';
+    const user = await createUser(dataSource, {
+      email: EMAIL,
+      role: Role.USER,
+      microsoftTid: tid,
+      microsoftOid: '00000000-0000-0000-66f3-3332eca7ea81',
+    });
+    sm.seed(SECRET, DEFAULT_PASSWORD);
+    const before = await userRow();
+
+    const err = await rotatePassword(options(), deps()).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ToolError);
+    expect(err).toMatchObject({ exitCode: 2 });
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${EMAIL} is linked to a Microsoft identity \\(tenant ${tid}\\)`),
+    );
+    expect(await userRow()).toEqual(before);
+    expect(generated).toEqual([]);
+    expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(sm.valueAt(SECRET, 'AWSCURRENT')).toBe(DEFAULT_PASSWORD);
+    expect(await dataSource.getRepository(AuditLogEntry).count()).toBe(0);
+    expect(await userRow()).toMatchObject({ id: user.id, role: Role.USER });
+  });
+
+  it('the CLI prints the refusal and exits 2 before any AWS call', async () => {
+    await createUser(dataSource, {
+      email: EMAIL,
+      microsoftTid: '9188040d-6c67-4c5b-b112-36a304b66dad',
+      microsoftOid: '00000000-0000-0000-66f3-3332eca7ea81',
+    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(__dirname, '..', 'node_modules', 'ts-node', 'dist', 'bin.js'),
+        '-T',
+        'tools/rotate-password.ts',
+        '--email',
+        EMAIL,
+        '--role',
+        'ADM',
+        '--secret-id',
+        SECRET,
+      ],
+      {
+        cwd: join(__dirname, '..'),
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: testDatabaseUrl(),
+          AWS_REGION: 'sa-east-1',
+          // Any AWS call would fail on these; none may be made.
+          AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'not-a-real-key',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          LOG_LEVEL: 'silent',
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(run.stderr).toContain(`rotate-password: ${EMAIL} is linked to a Microsoft identity`);
+    expect(run.status).toBe(2);
+    expect((await userRow())!.role).toBe(Role.USER);
+  });
+
+  it('refuses an account linked while the rotation was running', async () => {
+    await createUser(dataSource, { email: EMAIL, role: Role.USER });
+    const err = await rotatePassword(
+      options(),
+      deps({
+        afterStep: async (step) => {
+          if (step === 'pending-stored') {
+            await dataSource.query(
+              'UPDATE users SET microsoft_tid = $1, microsoft_oid = $1 WHERE email = $2',
+              ['9188040d-6c67-4c5b-b112-36a304b66dad', EMAIL],
+            );
+          }
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ToolError', exitCode: 2 });
+    const row = await userRow();
+    expect(row).toMatchObject({ role: Role.USER });
+    expect(row!.passwordHash).not.toBeNull();
+    await expect(bcrypt.compare(generated[0], row!.passwordHash!)).resolves.toBe(false);
   });
 
   it('does not create a secret named by an ARN', async () => {

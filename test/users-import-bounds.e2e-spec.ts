@@ -25,6 +25,7 @@ function caller(user: User): AuthUser {
     role: user.role,
     organization: user.organization,
     active: user.active,
+    state: user.state,
   };
 }
 

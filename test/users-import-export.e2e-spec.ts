@@ -494,6 +494,7 @@ describe('users import and export', () => {
           role: Role.ADM,
           organization: null,
           active: caller.active,
+          state: caller.state,
         },
         { stream: file, filename: 'big.csv', mimetype: 'text/csv' },
       );

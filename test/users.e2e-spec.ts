@@ -75,14 +75,15 @@ describe('users', () => {
       expectProblem(await api().get('/users'), 401, 'unauthorized');
     });
 
-    it('pages with the total, sorted by name case-insensitively then id', async () => {
+    it('pages by cursor, sorted by name case-insensitively then id; total on request', async () => {
       const caller = await adm({ name: 'Zed Admin' });
       for (const name of ['bob', 'Alice', 'carol', 'alfred', 'Bob', 'CAROLINE']) {
         await plain(Organization.DEV, { name });
       }
-      const first = await get(caller, '/users?limit=3');
+      const first = await get(caller, '/users?limit=3&count=true');
       expect(first.status).toBe(200);
-      expect(first.body).toMatchObject({ total: 7, limit: 3, offset: 0 });
+      expect(Object.keys(first.body).sort()).toEqual(['items', 'next_cursor', 'total']);
+      expect(first.body.total).toBe(7);
       expect(first.body.items.map((u: { name: string }) => u.name)).toEqual([
         'alfred',
         'Alice',
@@ -90,18 +91,26 @@ describe('users', () => {
       ]);
 
       const all = await get(caller, '/users?limit=100');
+      expect(Object.keys(all.body).sort()).toEqual(['items', 'next_cursor']);
+      expect(all.body.next_cursor).toBeNull();
       const names = all.body.items.map((u: { name: string }) => u.name.toLowerCase());
       expect(names).toEqual(['alfred', 'alice', 'bob', 'bob', 'carol', 'caroline', 'zed admin']);
       // Equal names are ordered by id, so pages never overlap or skip.
       const bobs = all.body.items.filter((u: { name: string }) => /^bob$/i.test(u.name));
       expect(bobs[0].id < bobs[1].id).toBe(true);
 
-      const last = await get(caller, '/users?limit=3&offset=6');
-      expect(last.body).toMatchObject({ total: 7, limit: 3, offset: 6 });
-      expect(last.body.items.map((u: { name: string }) => u.name)).toEqual(['Zed Admin']);
-
-      const beyond = await get(caller, '/users?offset=50');
-      expect(beyond.body).toEqual({ items: [], total: 7, limit: 20, offset: 50 });
+      // Page by page through the ties: the same rows, in the same order, none twice.
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `&cursor=${cursor}` : '';
+        const page = await get(caller, `/users?limit=3${query}`);
+        expect(page.status).toBe(200);
+        expect(page.body.items.length).toBeGreaterThan(0);
+        paged.push(...page.body.items.map((u: { id: string }) => u.id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      expect(paged).toEqual(all.body.items.map((u: { id: string }) => u.id));
     });
 
     it('filters by name (case-insensitive contains, % and _ literal)', async () => {
@@ -118,7 +127,6 @@ describe('users', () => {
         'Ana Lima',
         'Mariana Souza',
       ]);
-      expect(ana.body.total).toBe(2);
       const percent = await get(caller, `/users?name=${encodeURIComponent('100%')}`);
       expect(percent.body.items.map((u: { name: string }) => u.name)).toEqual(['100% Real']);
       const underscore = await get(caller, '/users?name=e_c');
@@ -144,10 +152,11 @@ describe('users', () => {
       await president(Organization.NAWAT);
 
       const only = async (query: string, expected: string[]) => {
-        const res = await get(caller, `/users?${query}`);
+        const res = await get(caller, `/users?${query}&count=true`);
         expect(res.status).toBe(200);
         expect(res.body.items.map((u: { name: string }) => u.name).sort()).toEqual(expected.sort());
         expect(res.body.total).toBe(expected.length);
+        expect(res.body.next_cursor).toBeNull();
       };
       await only('ra=21012345', ['Target']);
       await only('ra=21.01234-5', ['Target']);
@@ -174,9 +183,13 @@ describe('users', () => {
       ['year=abc', 'year'],
       ['year=1.5', 'year'],
       ['ra=123', 'ra'],
+      ['name=a%00b', 'name'],
       ['limit=0', 'limit'],
       ['limit=101', 'limit'],
+      ['offset=0', 'offset'],
       ['offset=-1', 'offset'],
+      ['count=yes', 'count'],
+      ['cursor=not*base64', 'cursor'],
       ['sort=name', 'sort'],
     ])('400 for a bad filter: %s', async (query, field) => {
       const caller = await adm();
@@ -185,27 +198,70 @@ describe('users', () => {
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
     });
 
-    it("hides other users' ids from a USER, but not its own", async () => {
-      const me = await plain(Organization.DEV, { name: 'Me' });
-      const other = await plain(Organization.DEV, { name: 'Other' });
-      const boss = await adm({ name: 'Boss' });
+    it('a USER sees only {id: null, name, role, organization} of others, and itself in full', async () => {
+      const me = await plain(Organization.DEV, { name: 'Me', ra: '21.01234-5' });
+      await plain(Organization.NAWAT, { name: 'Other', ra: '22.00000-1', course: Course.CIC });
+      await adm({ name: 'Boss' });
       const res = await get(me, '/users');
       expect(res.status).toBe(200);
-      const byName = Object.fromEntries(
-        res.body.items.map((u: { name: string; id: string | null }) => [u.name, u.id]),
-      );
-      expect(byName).toEqual({ Me: me.id, Other: null, Boss: null });
-      expect(res.body.items.find((u: { name: string }) => u.name === 'Other')).toMatchObject({
-        email: other.email,
+      const byName = Object.fromEntries(res.body.items.map((u: { name: string }) => [u.name, u]));
+      expect(byName.Other).toEqual({
+        id: null,
+        name: 'Other',
         role: 'USER',
+        organization: 'NAWAT',
       });
+      expect(byName.Boss).toEqual({ id: null, name: 'Boss', role: 'ADM', organization: null });
+      expect(byName.Me).toMatchObject({
+        id: me.id,
+        email: me.email,
+        ra: '21.01234-5',
+        state: 'APPROVED',
+        created_at: expect.any(String),
+      });
+      // Filters still apply, but only narrow what the summary shows.
+      const filtered = await get(me, '/users?ra=22000001');
+      expect(filtered.body.items).toEqual([
+        { id: null, name: 'Other', role: 'USER', organization: 'NAWAT' },
+      ]);
+    });
 
-      for (const caller of [boss, await president(Organization.DEV)]) {
+    it('an ADM and a PRESIDENT see every user in full', async () => {
+      const boss = await adm({ name: 'Boss' });
+      const p = await president(Organization.DEV);
+      const other = await plain(Organization.NAWAT, { name: 'Other' });
+      for (const caller of [boss, p]) {
         const seen = await get(caller, '/users');
-        expect(seen.body.items.every((u: { id: string | null }) => typeof u.id === 'string')).toBe(
-          true,
-        );
+        expect(seen.status).toBe(200);
+        expect(seen.body.items).toHaveLength(3);
+        for (const item of seen.body.items) {
+          expect(item).toEqual(
+            expect.objectContaining({
+              id: expect.any(String),
+              email: expect.any(String),
+              state: expect.any(String),
+              created_at: expect.any(String),
+            }),
+          );
+        }
+        expect(seen.body.items.find((u: { id: string }) => u.id === other.id)).toMatchObject({
+          email: other.email,
+        });
       }
+    });
+
+    it('documents the items as a full user or a summary (oneOf)', async () => {
+      const doc = (await api().get('/docs-json')).body;
+      const page = doc.paths['/users'].get.responses['200'].content['application/json'].schema;
+      const pageSchema = doc.components.schemas[page.$ref.split('/').pop()];
+      expect(pageSchema.properties.items.items.oneOf).toEqual([
+        { $ref: '#/components/schemas/UserResponseDto' },
+        { $ref: '#/components/schemas/UserSummaryDto' },
+      ]);
+      const summary = doc.components.schemas.UserSummaryDto;
+      expect(Object.keys(summary.properties).sort()).toEqual(
+        ['id', 'name', 'organization', 'role'].sort(),
+      );
     });
 
     it('never returns a password hash', async () => {
@@ -529,9 +585,12 @@ describe('users', () => {
       ['role', { role: 'ADM' }, 'own_role_change'],
       ['organization', { organization: 'NAWAT' }, 'organization_change'],
       ['password', { password: PASSWORD }, 'password_change'],
-      ['state', { state: 'APPROVED' }, 'own_state_change'],
+      ['state', { state: 'REJECTED' }, 'own_state_change'],
     ])('403 when a USER changes its own %s', async (_field, change, code) => {
-      const me = await plain(Organization.DEV, { state: UserState.PENDING });
+      const me = await plain(Organization.DEV, { state: UserState.REJECTED });
+      // Approved first: an account that is not approved is stopped before any rule.
+      expectProblem(await patch(me, `/users/${me.id}`, change), 403, 'account_not_approved');
+      await t.dataSource.getRepository(User).update(me.id, { state: UserState.APPROVED });
       expectProblem(await patch(me, `/users/${me.id}`, change), 403, code);
     });
 

@@ -248,8 +248,8 @@ describe('warnings', () => {
     it('shows an ADM everything, with the contract page shape', async () => {
       const res = await request(t.server).get('/warnings').set('authorization', admAuth);
       expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(['items', 'limit', 'offset', 'total']);
-      expect(res.body).toMatchObject({ total: 7, limit: 20, offset: 0 });
+      expect(res.body.next_cursor).toBeNull();
+      expect(Object.keys(res.body).sort()).toEqual(['items', 'next_cursor']);
       expect(res.body.items.map((w: { title: string }) => w.title)).toEqual([
         'ADM/null',
         'USER/NAWAT',
@@ -274,50 +274,149 @@ describe('warnings', () => {
       expect(await titlesFor(devPresident, '?organization=DEV')).toEqual(['PRESIDENT/DEV']);
     });
 
-    it('pages with limit and offset, total counting every match', async () => {
+    async function page(user: User, query: string) {
       const res = await request(t.server)
-        .get('/warnings?limit=2&offset=1')
-        .set('authorization', admAuth);
+        .get(`/warnings${query}`)
+        .set('authorization', await bearer(t, user));
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ total: 7, limit: 2, offset: 1 });
-      expect(res.body.items.map((w: { title: string }) => w.title)).toEqual([
-        'USER/NAWAT',
-        'USER/DEV',
-      ]);
-    });
-
-    it('tells the total on the last page, past the end, and for a non-ADM full page', async () => {
-      const page = async (user: User, query: string) => {
-        const res = await request(t.server)
-          .get(`/warnings${query}`)
-          .set('authorization', await bearer(t, user));
-        expect(res.status).toBe(200);
-        return {
-          total: res.body.total,
-          titles: res.body.items.map((w: { title: string }) => w.title),
-        };
+      return {
+        total: res.body.total as number | undefined,
+        titles: res.body.items.map((w: { title: string }) => w.title) as string[],
+        next: res.body.next_cursor as string | null,
       };
-      expect(await page(adm, '?limit=2&offset=6')).toEqual({ total: 7, titles: ['PRESIDENT/DEV'] });
-      expect(await page(adm, '?limit=2&offset=10')).toEqual({ total: 7, titles: [] });
-      expect(await page(devPresident, '?limit=1')).toEqual({ total: 3, titles: ['PRESIDENT/ALL'] });
-      expect(await page(devPresident, '?limit=1&organization=DEV')).toEqual({
-        total: 1,
-        titles: ['PRESIDENT/DEV'],
+    }
+
+    it('pages by cursor: each page follows the last, null next_cursor on the last one', async () => {
+      const first = await page(adm, '?limit=3');
+      expect(first.titles).toEqual(['ADM/null', 'USER/NAWAT', 'USER/DEV']);
+      expect(first.total).toBeUndefined();
+      const second = await page(adm, `?limit=3&cursor=${first.next}`);
+      expect(second.titles).toEqual(['PRESIDENT/ALL', 'PRESIDENT/null', 'PRESIDENT/NAWAT']);
+      // Exactly one row left: the last page says so (no cursor to an empty page).
+      const third = await page(adm, `?limit=3&cursor=${second.next}`);
+      expect(third).toEqual({ total: undefined, titles: ['PRESIDENT/DEV'], next: null });
+      // A page that ends exactly at the last row has no next_cursor either.
+      expect((await page(adm, `?limit=4&cursor=${first.next}`)).next).toBeNull();
+    });
+
+    it('pages a non-ADM through its three organization terms, newest first', async () => {
+      const titles: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const p = await page(devPresident, `?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        titles.push(...p.titles);
+        cursor = p.next;
+      } while (cursor);
+      expect(titles).toEqual(['PRESIDENT/ALL', 'PRESIDENT/null', 'PRESIDENT/DEV']);
+    });
+
+    it('tells the exact total only with count=true, on any page', async () => {
+      expect((await page(adm, '?limit=2')).total).toBeUndefined();
+      expect((await page(adm, '?limit=2&count=false')).total).toBeUndefined();
+      const first = await page(adm, '?limit=2&count=true');
+      expect(first.total).toBe(7);
+      expect((await page(adm, `?limit=2&count=true&cursor=${first.next}`)).total).toBe(7);
+      expect((await page(devPresident, '?limit=1&count=true')).total).toBe(3);
+      expect((await page(devPresident, '?limit=1&organization=DEV&count=true')).total).toBe(1);
+      expect((await page(noOrgPresident, '?count=true')).total).toBe(2);
+      expect((await page(devUser, '?role=PRESIDENT&count=true')).total).toBe(0);
+    });
+
+    it('a PRESIDENT of organization ALL sees each warning once', async () => {
+      const allPresident = await createUser(t.dataSource, {
+        role: Role.PRESIDENT,
+        organization: Organization.ALL,
       });
-      expect(await page(noOrgPresident, '?limit=1&offset=1')).toEqual({
+      expect(await page(allPresident, '?count=true')).toEqual({
         total: 2,
-        titles: ['PRESIDENT/null'],
+        titles: ['PRESIDENT/ALL', 'PRESIDENT/null'],
+        next: null,
       });
     });
 
-    it.each(['?limit=0', '?limit=101', '?offset=-1', '?role=BOSS', '?organization=x', '?x=1'])(
-      '400 for %s',
-      async (query) => {
-        const res = await request(t.server).get(`/warnings${query}`).set('authorization', admAuth);
+    it.each([
+      ['?limit=0', 'limit'],
+      ['?limit=101', 'limit'],
+      ['?limit=1.5', 'limit'],
+      ['?offset=1', 'offset'],
+      ['?offset=-1', 'offset'],
+      ['?count=1', 'count'],
+      ['?cursor=%24%24', 'cursor'],
+      ['?role=BOSS', 'role'],
+      ['?organization=x', 'organization'],
+      ['?as_role=BOSS', 'as_role'],
+      ['?as_organization=DEV', 'as_role'],
+      ['?as_role=USER&as_organization=MOON', 'as_organization'],
+      ['?x=1', 'x'],
+    ])('400 for %s, naming %s', async (query, field) => {
+      const res = await request(t.server).get(`/warnings${query}`).set('authorization', admAuth);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(PROBLEM);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    });
+
+    describe('as_role / as_organization (ADM)', () => {
+      it('lists what a user of that audience sees, the same as that user gets', async () => {
+        for (const [user, query] of [
+          [devPresident, '?as_role=PRESIDENT&as_organization=DEV'],
+          [nawatPresident, '?as_role=PRESIDENT&as_organization=NAWAT'],
+          [noOrgPresident, '?as_role=PRESIDENT'],
+          [devUser, '?as_role=USER&as_organization=DEV'],
+        ] as const) {
+          const own = await page(user, '?count=true');
+          expect(await page(adm, `${query}&count=true`)).toEqual(own);
+        }
+        expect((await page(adm, '?as_role=USER&as_organization=NAWAT')).titles).toEqual([
+          'USER/NAWAT',
+        ]);
+        expect((await page(adm, '?as_role=USER')).titles).toEqual([]);
+      });
+
+      it('as_role=ADM is what an ADM sees: everything', async () => {
+        expect((await page(adm, '?as_role=ADM&count=true')).total).toBe(7);
+      });
+
+      it('the filters narrow it, and its pages follow each other', async () => {
+        expect(
+          (await page(adm, '?as_role=PRESIDENT&as_organization=DEV&organization=ALL')).titles,
+        ).toEqual(['PRESIDENT/ALL']);
+        expect((await page(adm, '?as_role=PRESIDENT&role=USER')).titles).toEqual([]);
+        const first = await page(adm, '?as_role=PRESIDENT&as_organization=DEV&limit=2');
+        expect(first.titles).toEqual(['PRESIDENT/ALL', 'PRESIDENT/null']);
+        const second = await page(
+          adm,
+          `?as_role=PRESIDENT&as_organization=DEV&limit=2&cursor=${first.next}`,
+        );
+        expect(second).toEqual({ total: undefined, titles: ['PRESIDENT/DEV'], next: null });
+      });
+
+      it('a cursor of one audience is refused for another (400 naming cursor)', async () => {
+        const first = await page(adm, '?as_role=PRESIDENT&as_organization=DEV&limit=1');
+        const res = await request(t.server)
+          .get(`/warnings?as_role=PRESIDENT&as_organization=NAWAT&limit=1&cursor=${first.next}`)
+          .set('authorization', admAuth);
         expect(res.status).toBe(400);
-        expect(res.headers['content-type']).toMatch(PROBLEM);
-      },
-    );
+        expect(res.body).toMatchObject({
+          type: 'urn:portal-api:problem:invalid_cursor',
+          errors: [{ field: 'cursor' }],
+        });
+      });
+
+      it('403 for anyone but an ADM', async () => {
+        for (const [user, query] of [
+          [devPresident, '?as_role=PRESIDENT&as_organization=DEV'],
+          [devUser, '?as_role=USER'],
+          [devUser, '?as_role=PRESIDENT&as_organization=NAWAT'],
+        ] as const) {
+          const res = await request(t.server)
+            .get(`/warnings${query}`)
+            .set('authorization', await bearer(t, user));
+          expect(res.status).toBe(403);
+          expect(res.headers['content-type']).toMatch(PROBLEM);
+          expect(res.body.type).toBe('urn:portal-api:problem:role_required');
+        }
+      });
+    });
 
     it('never returns an expired warning, not even to an ADM', async () => {
       await t.dataSource.query(

@@ -14,8 +14,9 @@ export const USAGE = `usage: npm run rotate-password -- --email EMAIL --role ADM
   in the image: node dist/tools/rotate-password.js --email EMAIL --role ADM ...
 
 Generates a new password, keeps it in Secrets Manager (AWSPENDING, then AWSCURRENT) and sets
-the user's bcrypt hash. A run that stopped half-way is finished by running it again. The
-password is never printed: read it from the secret.
+the user's bcrypt hash, under a database advisory lock on the secret. A run that stopped
+half-way is finished by running it again. The password is never printed: read it from the
+secret.
 
   --email         the user (created when missing)
   --role          the user's role
@@ -25,7 +26,9 @@ password is never printed: read it from the secret.
   --organization  organization of a user that does not exist yet (default ALL for ADM)
 
 environment: DATABASE_URL or DATABASE_SECRET_ID, DATABASE_SSL, BCRYPT_COST, AWS_REGION
-exit codes: 0 rotated, 1 failed (run again), 2 usage, 78 bad configuration`;
+exit codes (docs/deploy.md): 0 rotated, 1 failed (run again), 2 usage or an account linked to
+  Microsoft (refused), 8 another rotation of the secret is running (run again later), 78 bad
+  configuration`;
 
 export type RotateArgs = Omit<RotationOptions, 'bcryptCost'>;
 
@@ -118,7 +121,7 @@ if (require.main === module) {
         process.exitCode = ExitCode.USAGE;
       } else if (err instanceof ConfigError) {
         console.error(`rotate-password: ${err.message}`);
-        process.exitCode = 78;
+        process.exitCode = ExitCode.CONFIG;
       } else if (err instanceof ToolError) {
         console.error(`rotate-password: ${err.message}`);
         process.exitCode = err.exitCode;

@@ -4,12 +4,13 @@ import { createSecretKey } from 'node:crypto';
 import { Pool } from 'pg';
 
 /**
- * The benchmark's baseline: a bare Fastify + pg server answering GET /warnings and the ADM's
- * GET /booking-requests with the SQL the app issues (WarningsService.list's statements and the
- * guard's user read as the app writes them; the booking list as TypeORM's query log shows), after
- * the same authentication work as the app's guard: verify the HS256 token (exp enforced), then
- * re-read the user by id and check token_version and the active flag. No Nest, no ORM, no
- * validation pipe, no helmet, no request ids: what is left of the app's cost is the database's.
+ * The benchmark's baseline: a bare Fastify + pg server answering the first page of GET /warnings
+ * and of the ADM's GET /booking-requests (`limit + 1` rows in the list's order, no count, as the
+ * app's keyset pages do; the warnings rule in its plain one-statement form), after the same
+ * authentication work as the app's guard: verify the HS256 token (exp enforced), then re-read
+ * the user by id and check token_version and the active flag. No Nest, no ORM, no validation
+ * pipe, no helmet, no request ids: what is left of the app's cost is the database's. Its
+ * next_cursor is its own (the run compares the items only).
  *
  * Environment: PORT, HOST, DATABASE_URL, JWT_SECRET, DATABASE_POOL_SIZE (10, like the app).
  */
@@ -39,7 +40,6 @@ const BOOKING_COLUMNS =
   '"b"."decided_at" AS "b_decided_at", "b"."created_at" AS "b_created_at", ' +
   '"b"."updated_at" AS "b_updated_at" FROM "booking_requests" "b"';
 const BOOKING_ORDER = ' ORDER BY "b"."created_at" DESC, "b"."id" DESC';
-const BOOKING_COUNT = 'SELECT COUNT(1) AS "cnt" FROM "booking_requests" "b"';
 
 interface Caller {
   id: string;
@@ -59,19 +59,20 @@ function env(name: string, fallback?: string): string {
   return value;
 }
 
-function pageParams(query: unknown): { limit: number; offset: number } {
+function pageLimit(query: unknown): number {
   const q = (query ?? {}) as Record<string, string | undefined>;
   const limit = q.limit === undefined ? 20 : Number(q.limit);
-  const offset = q.offset === undefined ? 0 : Number(q.offset);
-  return {
-    limit: Number.isInteger(limit) && limit >= 1 && limit <= 100 ? limit : 20,
-    offset: Number.isInteger(offset) && offset >= 0 ? offset : 0,
-  };
+  return Number.isInteger(limit) && limit >= 1 && limit <= 100 ? limit : 20;
 }
 
-/** The total when the page already tells it (as TypeORM's getManyAndCount and the app do). */
-function total(items: number, limit: number, offset: number): number | undefined {
-  return items < limit && (items > 0 || offset === 0) ? offset + items : undefined;
+/** Rows past `limit` mean a next page; the baseline's cursor is the last row's id (unused). */
+function pageOf(rows: Row[], limit: number): { rows: Row[]; next_cursor: string | null } {
+  return rows.length > limit
+    ? {
+        rows: rows.slice(0, limit),
+        next_cursor: String(rows[limit - 1].id ?? rows[limit - 1].b_id),
+      }
+    : { rows, next_cursor: null };
 }
 
 function iso(value: unknown): string | null {
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
   app.get('/warnings', async (req, reply) => {
     const caller = await authenticate(req, reply);
     if (!caller) return reply;
-    const { limit, offset } = pageParams(req.query);
+    const limit = pageLimit(req.query);
     const now = new Date();
     // As the app: an ADM sees every unexpired warning; anyone else those for their role and
     // for no organization, ALL, or theirs (that last term only when they have one).
@@ -140,20 +141,12 @@ async function main(): Promise<void> {
       params.push(caller.role, 'ALL');
       if (caller.organization) params.push(caller.organization);
     }
-    // Each statement takes a pooled connection of its own, as the app's dataSource.query does.
     const n = params.length;
-    const page = await pool.query<Row>(
-      `${WARNING_SELECT}${where}${WARNING_ORDER} LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...params, limit, offset],
+    const result = await pool.query<Row>(
+      `${WARNING_SELECT}${where}${WARNING_ORDER} LIMIT $${n + 1}`,
+      [...params, limit + 1],
     );
-    let count = total(page.rows.length, limit, offset);
-    if (count === undefined) {
-      const c = await pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM warnings WHERE ${where}`,
-        params,
-      );
-      count = Number(c.rows[0].n);
-    }
+    const page = pageOf(result.rows, limit);
     return {
       items: page.rows.map((w) => ({
         id: w.id,
@@ -165,9 +158,7 @@ async function main(): Promise<void> {
         created_by: w.created_by,
         created_at: iso(w.created_at),
       })),
-      total: count,
-      limit,
-      offset,
+      next_cursor: page.next_cursor,
     };
   });
 
@@ -178,45 +169,34 @@ async function main(): Promise<void> {
       // The baseline only serves the ADM's unfiltered list, the benchmarked read.
       return reply.code(501).send({ status: 501, title: 'Not Implemented' });
     }
-    const { limit, offset } = pageParams(req.query);
-    const client = await pool.connect();
-    try {
-      const page = await client.query<Row>(
-        `${BOOKING_COLUMNS}${BOOKING_ORDER} LIMIT ${limit} OFFSET ${offset}`,
-      );
-      let count = total(page.rows.length, limit, offset);
-      if (count === undefined) {
-        const c = await client.query<{ cnt: string }>(BOOKING_COUNT);
-        count = Number(c.rows[0].cnt);
-      }
-      return {
-        items: page.rows.map((b) => ({
-          id: b.b_id,
-          event_time: iso(b.b_event_time),
-          duration_minutes: b.b_duration_minutes,
-          topic: b.b_topic,
-          address: {
-            street: b.b_address_street,
-            city: b.b_address_city,
-            state: b.b_address_state,
-            country: b.b_address_country,
-          },
-          requested_by: b.b_requested_by,
-          requester_email: b.b_requester_email,
-          status: b.b_status,
-          reason: b.b_reason,
-          decided_by: b.b_decided_by,
-          decided_at: iso(b.b_decided_at),
-          created_at: iso(b.b_created_at),
-          updated_at: iso(b.b_updated_at),
-        })),
-        total: count,
-        limit,
-        offset,
-      };
-    } finally {
-      client.release();
-    }
+    const limit = pageLimit(req.query);
+    const result = await pool.query<Row>(`${BOOKING_COLUMNS}${BOOKING_ORDER} LIMIT $1`, [
+      limit + 1,
+    ]);
+    const page = pageOf(result.rows, limit);
+    return {
+      items: page.rows.map((b) => ({
+        id: b.b_id,
+        event_time: iso(b.b_event_time),
+        duration_minutes: b.b_duration_minutes,
+        topic: b.b_topic,
+        address: {
+          street: b.b_address_street,
+          city: b.b_address_city,
+          state: b.b_address_state,
+          country: b.b_address_country,
+        },
+        requested_by: b.b_requested_by,
+        requester_email: b.b_requester_email,
+        status: b.b_status,
+        reason: b.b_reason,
+        decided_by: b.b_decided_by,
+        decided_at: iso(b.b_decided_at),
+        created_at: iso(b.b_created_at),
+        updated_at: iso(b.b_updated_at),
+      })),
+      next_cursor: page.next_cursor,
+    };
   });
 
   const shutdown = () => {

@@ -251,11 +251,11 @@ export function renderMarkdown(report: BenchReport): string {
   L.push(
     '- Baseline: scripts/bench/baseline-server.ts, bare Fastify + pg with the same pool size, ' +
       'the same HS256 verification (jsonwebtoken) and user re-read as the app\u2019s guard, and ' +
-      'the SQL statements the app issues. ' +
+      'the first page (limit + 1 rows in the list\u2019s order, no count) in one plain statement. ' +
       report.sameAnswers
         .map(
           (a) =>
-            `Its answer to ${a.endpoint} ${a.same ? 'is identical to' : 'DIFFERS from'} the app\u2019s.`,
+            `Its items for ${a.endpoint} ${a.same ? 'are identical to' : 'DIFFER from'} the app\u2019s.`,
         )
         .join(' '),
   );

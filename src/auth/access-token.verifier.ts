@@ -4,14 +4,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/errors/app-error';
-import { ActiveStatus, Organization, Role } from '../users/user.enums';
+import { ActiveStatus, Organization, Role, UserState } from '../users/user.enums';
 import type { AuthUser } from '../common/auth-user';
 import type { JwtClaims } from './jwt-claims';
 
 export const JWT_ALGORITHM = 'HS256';
 
 const USER_BY_ID =
-  'SELECT id, email, role, organization, active, token_version FROM users WHERE id = $1';
+  'SELECT id, email, role, organization, active, state, token_version FROM users WHERE id = $1';
 
 interface UserRow {
   id: string;
@@ -19,6 +19,7 @@ interface UserRow {
   role: Role;
   organization: Organization | null;
   active: ActiveStatus;
+  state: UserState;
   token_version: number;
 }
 
@@ -73,6 +74,7 @@ export class AccessTokenVerifier {
       role: user.role,
       organization: user.organization,
       active: user.active,
+      state: user.state,
     };
   }
 }

@@ -3,10 +3,13 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiBody,
+  ApiConflictResponse,
   ApiConsumes,
   ApiForbiddenResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
@@ -50,14 +53,44 @@ export class AuthController {
   @Post('microsoft')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Sign in with a Microsoft (Entra ID) account',
+    description:
+      'Send the OpenID Connect ID token the front end got from Entra ID. It is verified here ' +
+      '(RS256 signature with the tenant keys, iss, aud, tid in MICROSOFT_TENANT_IDS, exp/nbf). ' +
+      'The identity is (tid, oid); the first sign-in links an account of the same email with ' +
+      'no Microsoft identity when its domain is in ALLOWED_EMAIL_DOMAINS, or creates a USER, ' +
+      'PENDING, ACTIVE. A PENDING account may only read GET /users/me until approved.',
+    // Public: no bearer token.
+    security: [],
+  })
+  @ApiBody({ type: MicrosoftSignInDto })
   @ApiOkResponse({ type: TokenResponseDto })
-  @ApiBadRequestResponse({ description: 'Malformed body.' })
-  @ApiUnauthorizedResponse({ description: 'Microsoft refused the token, or an inactive account.' })
-  @ApiForbiddenResponse({ description: 'The email domain may not sign in.' })
-  @ApiTooManyRequestsResponse({ description: 'Account locked; see Retry-After.' })
-  @ApiServiceUnavailableResponse({ description: 'Microsoft Graph unreachable or too slow.' })
+  @ApiBadRequestResponse({ description: 'Malformed body (validation_failed).' })
+  @ApiUnauthorizedResponse({
+    description:
+      'microsoft_token_rejected: bad signature, algorithm, iss, aud, tenant, exp or nbf, or ' +
+      'no email for a new account; account_inactive.',
+  })
+  @ApiForbiddenResponse({
+    description:
+      'email_domain_not_allowed: a first sign-in of an address outside ALLOWED_EMAIL_DOMAINS.',
+  })
+  @ApiNotFoundResponse({
+    description: 'microsoft_sign_in_disabled: MICROSOFT_CLIENT_ID is not set on this server.',
+  })
+  @ApiConflictResponse({
+    description:
+      'microsoft_identity_conflict: the account of this email is linked to another Microsoft ' +
+      'identity, or may not be linked (its domain is not in ALLOWED_EMAIL_DOMAINS).',
+  })
+  @ApiTooManyRequestsResponse({ description: 'account_locked; see Retry-After.' })
+  @ApiServiceUnavailableResponse({
+    description:
+      "microsoft_keys_unavailable: the tenant's signing keys could not be fetched in time.",
+  })
   async microsoft(@Body() body: MicrosoftSignInDto): Promise<TokenResponseDto> {
-    return this.auth.signInWithMicrosoft(body.access_token);
+    return this.auth.signInWithMicrosoft(body.id_token);
   }
 
   @Post('password')

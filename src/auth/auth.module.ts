@@ -4,13 +4,16 @@ import { JwtModule } from '@nestjs/jwt';
 import { createSecretKey } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { JwtAuthGuard } from '../common/guards/jwt-auth.guard';
+import { ApprovalGuard } from '../common/guards/approval.guard';
 import { RolesGuard } from '../common/guards/roles.guard';
 import { AccessTokenVerifier, JWT_ALGORITHM } from './access-token.verifier';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { LoginLockout } from './login-lockout.service';
-import { MicrosoftGraphClient } from './microsoft-graph.client';
+import { MicrosoftAccounts } from './microsoft-accounts.service';
+import { MicrosoftIdTokenVerifier } from './microsoft-id-token.verifier';
+import { MicrosoftSigningKeys } from './microsoft-signing-keys';
 import { PasswordHasher } from './password-hasher';
 import { TokenService } from './token.service';
 
@@ -34,9 +37,13 @@ import { TokenService } from './token.service';
     PasswordHasher,
     AuthService,
     LoginLockout,
-    MicrosoftGraphClient,
+    MicrosoftSigningKeys,
+    MicrosoftIdTokenVerifier,
+    MicrosoftAccounts,
     AdminBootstrapService,
+    // Global guards run in this order: who is calling, is the account approved, its role.
     { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: ApprovalGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [TokenService, PasswordHasher, AccessTokenVerifier],

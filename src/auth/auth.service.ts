@@ -4,18 +4,12 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppError } from '../common/errors/app-error';
-import { AppConfig } from '../config/app-config';
 import { User } from '../users/entities/user.entity';
-import { ActiveStatus, Role, UserState } from '../users/user.enums';
+import { ActiveStatus } from '../users/user.enums';
 import type { AuthUser } from '../common/auth-user';
 import { invalidCredentials, LoginLockout } from './login-lockout.service';
-import { MicrosoftGraphClient } from './microsoft-graph.client';
-import {
-  isEmailDomainAllowed,
-  MicrosoftProfile,
-  nameForProfile,
-  raFromEmail,
-} from './microsoft-profile';
+import { MicrosoftAccounts } from './microsoft-accounts.service';
+import { MicrosoftIdTokenVerifier } from './microsoft-id-token.verifier';
 import { PasswordHasher } from './password-hasher';
 import { passwordPolicyErrors } from './password-policy';
 import { TokenResponse, TokenService } from './token.service';
@@ -29,10 +23,10 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokenService,
     private readonly lockout: LoginLockout,
-    private readonly graph: MicrosoftGraphClient,
+    private readonly microsoftTokens: MicrosoftIdTokenVerifier,
+    private readonly microsoftAccounts: MicrosoftAccounts,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -59,19 +53,14 @@ export class AuthService {
   }
 
   /**
-   * POST /auth/microsoft: Graph vouches for the token's owner; the user is found by email
-   * (created on first sign-in), then the same lock and active rules as a password sign-in.
+   * POST /auth/microsoft: the ID token is verified locally (MicrosoftIdTokenVerifier), the
+   * identity (tid, oid) is mapped to an account (MicrosoftAccounts: found, linked or created),
+   * then the same lock and active rules as a password sign-in.
    */
-  async signInWithMicrosoft(accessToken: string): Promise<TokenResponse> {
-    const profile = await this.graph.me(accessToken);
-    if (!isEmailDomainAllowed(profile.email, this.config.allowedEmailDomains)) {
-      throw AppError.forbidden(
-        'Accounts of this email domain may not sign in with Microsoft.',
-        'email_domain_not_allowed',
-      );
-    }
+  async signInWithMicrosoft(idToken: string): Promise<TokenResponse> {
+    const identity = await this.microsoftTokens.verify(idToken);
     const now = this.clock.now();
-    const user = await this.findOrCreateMicrosoftUser(profile, now);
+    const user = await this.microsoftAccounts.resolve(identity, now);
     this.lockout.assertNotLocked(user.lockedUntil, now);
     return this.completeSignIn(user, now);
   }
@@ -130,71 +119,15 @@ export class AuthService {
     });
   }
 
-  /** After the identity is proven and the lock checked: the active rule, then the token. */
+  /**
+   * Every sign-in ends here, whatever proved the identity (password, Microsoft): the active
+   * rule, then the token. Any state (PENDING, REJECTED) may sign in; ApprovalGuard limits
+   * what such a token reaches.
+   */
   private async completeSignIn(user: SignInCandidate, now: Date): Promise<TokenResponse> {
     if (user.active !== ActiveStatus.ACTIVE) {
       throw AppError.unauthorized('This account is not active.', 'account_inactive');
     }
     return this.tokens.issue(await this.lockout.recordSuccess(user.id, now));
-  }
-
-  /**
-   * One transaction, safe when two first sign-ins race: the insert does nothing on any
-   * conflict (email or Microsoft id), and the row is then read back by email. A Microsoft id
-   * still linked to another address (the person's address changed) moves to this one.
-   */
-  private async findOrCreateMicrosoftUser(
-    profile: MicrosoftProfile,
-    now: Date,
-  ): Promise<SignInCandidate> {
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(
-        `UPDATE users SET microsoft_id = NULL, updated_at = $3
-         WHERE microsoft_id = $1 AND email <> $2`,
-        [profile.id, profile.email, now],
-      );
-      const inserted: Array<{ id: string }> = await manager.query(
-        `INSERT INTO users (name, email, ra, role, state, active, microsoft_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT DO NOTHING
-         RETURNING id`,
-        [
-          nameForProfile(profile),
-          profile.email,
-          raFromEmail(profile.email),
-          Role.USER,
-          UserState.PENDING,
-          ActiveStatus.ACTIVE,
-          profile.id,
-        ],
-      );
-      if (inserted.length === 0) {
-        await manager.query(
-          `UPDATE users SET microsoft_id = $1, updated_at = $3
-           WHERE email = $2 AND microsoft_id IS DISTINCT FROM $1`,
-          [profile.id, profile.email, now],
-        );
-      } else {
-        await this.audit.record(
-          {
-            actor: { id: inserted[0].id, email: profile.email },
-            action: 'user.create',
-            targetType: 'user',
-            targetId: inserted[0].id,
-            after: { email: profile.email, role: Role.USER, source: 'microsoft' },
-          },
-          manager,
-        );
-      }
-      const user = await manager.getRepository(User).findOne({
-        where: { email: profile.email },
-        select: { id: true, active: true, lockedUntil: true },
-      });
-      if (!user) {
-        // Only if the row vanished between the statements above.
-        throw AppError.unavailable('Sign-in could not be completed; try again.', 'try_again');
-      }
-      return user;
-    });
   }
 }

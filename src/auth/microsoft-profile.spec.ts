@@ -1,44 +1,32 @@
 import {
+  emailFromClaims,
   isEmailDomainAllowed,
+  isEmailDomainListed,
   nameForProfile,
-  parseGraphProfile,
   raFromEmail,
 } from './microsoft-profile';
 
-describe('parseGraphProfile', () => {
-  const id = '2f4a8d1e-0000-4c1b-9a57-9d2f6c0f1a11';
-
-  it('uses mail, lower-cased', () => {
+describe('emailFromClaims', () => {
+  it('uses email, lower-cased and trimmed', () => {
     expect(
-      parseGraphProfile({
-        id,
-        displayName: 'Ana Lima',
-        mail: 'Ana.Lima@Maua.br',
-        userPrincipalName: 'other@maua.br',
-      }),
-    ).toEqual({ id, email: 'ana.lima@maua.br', displayName: 'Ana Lima' });
+      emailFromClaims({ email: ' Ana.Lima@Maua.br ', preferred_username: 'other@maua.br' }),
+    ).toBe('ana.lima@maua.br');
   });
 
-  it('falls back to userPrincipalName when mail is null or empty', () => {
-    expect(
-      parseGraphProfile({ id, displayName: null, mail: null, userPrincipalName: 'X@Maua.br' }),
-    ).toEqual({ id, email: 'x@maua.br', displayName: null });
-    expect(parseGraphProfile({ id, mail: '', userPrincipalName: 'y@maua.br' })?.email).toBe(
-      'y@maua.br',
-    );
+  it('falls back to preferred_username when email is missing, empty or not an address', () => {
+    expect(emailFromClaims({ preferred_username: 'X@Maua.br' })).toBe('x@maua.br');
+    expect(emailFromClaims({ email: '', preferred_username: 'y@maua.br' })).toBe('y@maua.br');
+    expect(emailFromClaims({ email: 'nope', preferred_username: 'z@maua.br' })).toBe('z@maua.br');
+    expect(emailFromClaims({ email: 42, preferred_username: 'w@maua.br' })).toBe('w@maua.br');
   });
 
   it.each([
-    ['not an object', 'hello'],
-    ['null', null],
-    ['an array', [1]],
-    ['no id', { mail: 'a@maua.br' }],
-    ['a numeric id', { id: 5, mail: 'a@maua.br' }],
-    ['an id too long', { id: 'x'.repeat(65), mail: 'a@maua.br' }],
-    ['no address at all', { id, mail: null, userPrincipalName: null }],
-    ['an address that is not an email', { id, mail: 'not-an-email' }],
-  ])('refuses %s', (_what, body) => {
-    expect(parseGraphProfile(body)).toBeNull();
+    ['no claim', {}],
+    ['a user name that is not an address', { preferred_username: 'ana' }],
+    ['an address too long', { email: `${'a'.repeat(320)}@maua.br` }],
+    ['not strings', { email: ['a@maua.br'], preferred_username: { a: 1 } }],
+  ])('null for %s', (_what, claims) => {
+    expect(emailFromClaims(claims)).toBeNull();
   });
 });
 
@@ -76,5 +64,16 @@ describe('isEmailDomainAllowed', () => {
     expect(isEmailDomainAllowed('a@evil-maua.br', ['maua.br'])).toBe(false);
     expect(isEmailDomainAllowed('a@sub.maua.br', ['maua.br'])).toBe(false);
     expect(isEmailDomainAllowed('a@maua.br.evil.com', ['maua.br'])).toBe(false);
+  });
+});
+
+describe('isEmailDomainListed', () => {
+  it('lists nothing without a list', () => {
+    expect(isEmailDomainListed('a@anything.com', [])).toBe(false);
+  });
+  it('matches the domain exactly', () => {
+    expect(isEmailDomainListed('a@maua.br', ['maua.br'])).toBe(true);
+    expect(isEmailDomainListed('a@sub.maua.br', ['maua.br'])).toBe(false);
+    expect(isEmailDomainListed('a@maua.br.evil.com', ['maua.br'])).toBe(false);
   });
 });

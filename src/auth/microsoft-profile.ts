@@ -1,38 +1,31 @@
 import { isEmail } from 'class-validator';
 
-/** What POST /auth/microsoft needs from Graph's "me" answer. */
-export interface MicrosoftProfile {
-  /** Entra ID object id. */
-  id: string;
-  /** Lower-case: `mail`, or `userPrincipalName` when mail is null. */
-  email: string;
+/** Who a validated Entra ID token says signs in. The identity is (tid, oid), never the email. */
+export interface MicrosoftIdentity {
+  /** Entra ID tenant id (lower-case GUID), one of MICROSOFT_TENANT_IDS. */
+  tid: string;
+  /** The user's object id in that tenant (lower-case GUID). */
+  oid: string;
+  /** Lower-case: the `email` claim, else `preferred_username`; null when neither is an email. */
+  email: string | null;
+  /** The `name` claim. */
   displayName: string | null;
 }
 
-const MAX_ID_LENGTH = 64; // users.microsoft_id
 const MAX_EMAIL_LENGTH = 320; // users.email
 const MAX_NAME_LENGTH = 200; // users.name
 
 /** A student address: `21.01234-5@domain` gives the RA `21.01234-5`. */
 const STUDENT_EMAIL = /^(\d{2}\.\d{5}-\d)@/;
 
-/**
- * Reads Graph's JSON; null when it lacks a usable id or email (the caller answers 503:
- * Graph said 200 but sent something we cannot use).
- */
-export function parseGraphProfile(body: unknown): MicrosoftProfile | null {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
-  const { id, mail, userPrincipalName, displayName } = body as Record<string, unknown>;
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return null;
-  const address = typeof mail === 'string' && mail.length > 0 ? mail : userPrincipalName;
-  if (typeof address !== 'string') return null;
-  const email = address.trim().toLowerCase();
-  if (email.length > MAX_EMAIL_LENGTH || !isEmail(email)) return null;
-  return {
-    id,
-    email,
-    displayName: typeof displayName === 'string' ? displayName : null,
-  };
+/** The address an ID token offers as a default for a new account: `email`, else `preferred_username`. */
+export function emailFromClaims(claims: Record<string, unknown>): string | null {
+  for (const value of [claims.email, claims.preferred_username]) {
+    if (typeof value !== 'string') continue;
+    const email = value.trim().toLowerCase();
+    if (email.length > 0 && email.length <= MAX_EMAIL_LENGTH && isEmail(email)) return email;
+  }
+  return null;
 }
 
 /** The RA encoded in a student address, else null. */
@@ -41,7 +34,7 @@ export function raFromEmail(email: string): string | null {
 }
 
 /** A name of 2..200 characters: the display name, else the address's local part, else the address. */
-export function nameForProfile(profile: Pick<MicrosoftProfile, 'email' | 'displayName'>): string {
+export function nameForProfile(profile: { email: string; displayName: string | null }): string {
   const candidates = [
     profile.displayName?.trim() ?? '',
     profile.email.split('@')[0],
@@ -51,9 +44,16 @@ export function nameForProfile(profile: Pick<MicrosoftProfile, 'email' | 'displa
   return [...name].slice(0, MAX_NAME_LENGTH).join('');
 }
 
+function domainOf(email: string): string {
+  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+}
+
 /** True when no domain list is configured, or the address's domain is on it (exact match). */
 export function isEmailDomainAllowed(email: string, allowedDomains: readonly string[]): boolean {
-  if (allowedDomains.length === 0) return true;
-  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-  return allowedDomains.includes(domain);
+  return allowedDomains.length === 0 || allowedDomains.includes(domainOf(email));
+}
+
+/** True only when the address's domain is on the list (exact match): an empty list lists none. */
+export function isEmailDomainListed(email: string, allowedDomains: readonly string[]): boolean {
+  return allowedDomains.includes(domainOf(email));
 }

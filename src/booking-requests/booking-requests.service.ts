@@ -4,7 +4,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../common/auth-user';
 import { Clock } from '../common/clock';
-import type { Page } from '../common/dto/page.dto';
+import type { ListOrder } from '../common/pagination/cursor';
+import { fetchPage, KeysetQuery, Page } from '../common/pagination/keyset';
+import { raw, Sql, sql } from '../common/pagination/sql';
 import { AppError } from '../common/errors/app-error';
 import { isIsoDate } from '../common/validation/iso-date-time.validator';
 import { Role } from '../users/user.enums';
@@ -15,6 +17,61 @@ import { BookingRequest, BookingStatus } from './entities/booking-request.entity
 
 const TARGET_TYPE = 'booking';
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Newest first; the cursor holds created_at (to the microsecond) and id. */
+const BOOKING_ORDER: ListOrder = {
+  list: 'booking-requests',
+  keys: [
+    { expr: 'created_at', type: 'timestamptz' },
+    { expr: 'id', type: 'uuid' },
+  ],
+  direction: 'DESC',
+};
+
+const BOOKING_COLUMNS =
+  'id, event_time, duration_minutes, topic, address_street, address_city, address_state, ' +
+  'address_country, requested_by, requester_email, status, reason, decided_by, decided_at, ' +
+  'created_at, updated_at';
+
+interface BookingRow extends Record<string, unknown> {
+  id: string;
+  event_time: Date;
+  duration_minutes: number;
+  topic: string;
+  address_street: string;
+  address_city: string;
+  address_state: string | null;
+  address_country: string;
+  requested_by: string;
+  requester_email: string;
+  status: BookingStatus;
+  reason: string | null;
+  decided_by: string | null;
+  decided_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toBooking(row: BookingRow): BookingRequest {
+  return Object.assign(new BookingRequest(), {
+    id: row.id,
+    eventTime: row.event_time,
+    durationMinutes: row.duration_minutes,
+    topic: row.topic,
+    addressStreet: row.address_street,
+    addressCity: row.address_city,
+    addressState: row.address_state,
+    addressCountry: row.address_country,
+    requestedBy: row.requested_by,
+    requesterEmail: row.requester_email,
+    status: row.status,
+    reason: row.reason,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
 
 export type Decision = BookingStatus.ACCEPTED | BookingStatus.REJECTED;
 
@@ -56,10 +113,24 @@ export class BookingRequestsService {
   }
 
   /**
-   * Newest request first (created_at DESC, id DESC). An ADM sees every request; anyone else
-   * only their own. from/to bound event_time, both inclusive; a date-only `to` covers its day.
+   * Newest request first (created_at DESC, id DESC), in keyset pages. An ADM sees every
+   * request; anyone else only their own. from/to bound event_time, both inclusive; a date-only
+   * `to` covers its day.
    */
   async list(caller: AuthUser, query: ListBookingRequestsQueryDto): Promise<Page<BookingRequest>> {
+    const page = await fetchPage<BookingRow>(this.dataSource, this.listQuery(caller, query), query);
+    return { ...page, items: page.items.map(toBooking) };
+  }
+
+  /**
+   * GET /booking-requests as one keyset query. An ADM's list reads
+   * booking_requests_created_at_idx, or booking_requests_status_created_at_idx with a status.
+   * A list of one requester (the caller's own, or an ADM's requested_by) reads
+   * booking_requests_requested_by_idx (requested_by, status, created_at, id): with a status in
+   * one ordered scan, without one as one scan per status, merged. Either way a page reads about
+   * `limit` rows, however many requests the requester has.
+   */
+  listQuery(caller: AuthUser, query: ListBookingRequestsQueryDto): KeysetQuery {
     const from = query.from === undefined ? undefined : new Date(query.from);
     const to = query.to === undefined ? undefined : toBound(query.to);
     if (from && to && (from > to.at || (!to.inclusive && from.getTime() === to.at.getTime()))) {
@@ -68,21 +139,35 @@ export class BookingRequestsService {
         'from must not be after to.',
       );
     }
-    const qb = this.dataSource.getRepository(BookingRequest).createQueryBuilder('b');
-    if (caller.role !== Role.ADM) qb.andWhere('b.requestedBy = :callerId', { callerId: caller.id });
-    if (query.requested_by) {
-      qb.andWhere('b.requestedBy = :requestedBy', { requestedBy: query.requested_by });
-    }
-    if (query.status) qb.andWhere('b.status = :status', { status: query.status });
-    if (from) qb.andWhere('b.eventTime >= :from', { from });
-    if (to) qb.andWhere(to.inclusive ? 'b.eventTime <= :to' : 'b.eventTime < :to', { to: to.at });
-    const [items, total] = await qb
-      .orderBy('b.createdAt', 'DESC')
-      .addOrderBy('b.id', 'DESC')
-      .take(query.limit)
-      .skip(query.offset)
-      .getManyAndCount();
-    return { items, total, limit: query.limit, offset: query.offset };
+    const owner = caller.role === Role.ADM ? null : caller.id;
+    const conditions: Sql[] = [];
+    if (owner) conditions.push(sql`requested_by = ${owner}`);
+    if (query.requested_by) conditions.push(sql`requested_by = ${query.requested_by}`);
+    if (from) conditions.push(sql`event_time >= ${from}`);
+    if (to) conditions.push(sql`event_time ${raw(to.inclusive ? '<=' : '<')} ${to.at}`);
+    const statuses =
+      query.status !== undefined
+        ? [query.status]
+        : owner || query.requested_by
+          ? Object.values(BookingStatus)
+          : [];
+    const branches =
+      statuses.length === 0
+        ? [conditions]
+        : statuses.map((status) => [...conditions, sql`status = ${status}`]);
+    return {
+      order: BOOKING_ORDER,
+      select: raw(BOOKING_COLUMNS),
+      from: raw('booking_requests'),
+      branches,
+      context: {
+        owner,
+        requested_by: query.requested_by,
+        status: query.status,
+        from,
+        to: to && { at: to.at, inclusive: to.inclusive },
+      },
+    };
   }
 
   /** The owner or an ADM; 404 for anyone else, as for an unknown id. */

@@ -1,4 +1,4 @@
-import { ActiveStatus, Organization, Role } from '../users/user.enums';
+import { ActiveStatus, Organization, Role, UserState } from '../users/user.enums';
 
 /** The caller, as re-read from the database on every request (never trusted from the token). */
 export interface AuthUser {
@@ -7,4 +7,6 @@ export interface AuthUser {
   role: Role;
   organization: Organization | null;
   active: ActiveStatus;
+  /** The approval state: only APPROVED callers pass the approval guard (see AllowUnapproved). */
+  state: UserState;
 }

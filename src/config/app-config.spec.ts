@@ -67,34 +67,87 @@ describe('parseDurationSeconds', () => {
 });
 
 describe('Microsoft sign-in settings', () => {
-  it('defaults to the public Graph /me with a 5 s timeout and any domain', () => {
+  const CLIENT = '0b6e7c0a-3f8e-4c1a-9d4e-5a1b2c3d4e5f';
+  const TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+  const prod = {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://h/db',
+    JWT_SECRET: 'x'.repeat(32),
+  };
+
+  it('is off by default, with the public authority, a 5 s key timeout and no domain list', () => {
     const c = loadConfig({});
-    expect(c.graphEndpoint).toBe('https://graph.microsoft.com/v1.0/me');
-    expect(c.graphTimeoutMs).toBe(5000);
+    expect(c.microsoftClientId).toBeUndefined();
+    expect(c.microsoftTenantIds).toEqual([]);
+    expect(c.microsoftAuthority).toBe('https://login.microsoftonline.com');
+    expect(c.microsoftKeysTimeoutMs).toBe(5000);
     expect(c.allowedEmailDomains).toEqual([]);
   });
 
-  it('reads a local endpoint, a timeout and a domain list (trimmed, lower-case, blanks dropped)', () => {
+  it('reads the client, tenants (lower-case), a local authority and a domain list', () => {
     const c = loadConfig({
-      GRAPH_ENDPOINT: 'http://127.0.0.1:4010/v1.0/me',
-      GRAPH_TIMEOUT_MS: '300',
+      MICROSOFT_CLIENT_ID: CLIENT.toUpperCase(),
+      MICROSOFT_TENANT_IDS: ` ${TENANT.toUpperCase()}, ,72f988bf-86f1-41af-91ab-2d7cd011db47,`,
+      MICROSOFT_AUTHORITY: 'http://127.0.0.1:4010/',
+      MICROSOFT_KEYS_TIMEOUT_MS: '300',
       ALLOWED_EMAIL_DOMAINS: ' Maua.br, ,sub.example.com,',
     });
-    expect(c.graphEndpoint).toBe('http://127.0.0.1:4010/v1.0/me');
-    expect(c.graphTimeoutMs).toBe(300);
+    expect(c.microsoftClientId).toBe(CLIENT);
+    expect(c.microsoftTenantIds).toEqual([TENANT, '72f988bf-86f1-41af-91ab-2d7cd011db47']);
+    expect(c.microsoftAuthority).toBe('http://127.0.0.1:4010');
+    expect(c.microsoftKeysTimeoutMs).toBe(300);
     expect(c.allowedEmailDomains).toEqual(['maua.br', 'sub.example.com']);
   });
 
   it.each([
-    [{ GRAPH_ENDPOINT: 'ftp://graph.example.com/me' }, /GRAPH_ENDPOINT/],
-    [{ GRAPH_ENDPOINT: 'not a url' }, /GRAPH_ENDPOINT/],
-    [{ GRAPH_TIMEOUT_MS: 'soon' }, /GRAPH_TIMEOUT_MS/],
-    [{ GRAPH_TIMEOUT_MS: '10' }, /GRAPH_TIMEOUT_MS/],
-    [{ GRAPH_TIMEOUT_MS: '600000' }, /GRAPH_TIMEOUT_MS/],
+    [{ MICROSOFT_CLIENT_ID: 'portal-app' }, /MICROSOFT_CLIENT_ID/],
+    [{ MICROSOFT_TENANT_IDS: 'common' }, /MICROSOFT_TENANT_IDS/],
+    [{ MICROSOFT_TENANT_IDS: `${TENANT},organizations` }, /MICROSOFT_TENANT_IDS/],
+    [{ MICROSOFT_AUTHORITY: 'ftp://login.example.com' }, /MICROSOFT_AUTHORITY/],
+    [{ MICROSOFT_AUTHORITY: 'not a url' }, /MICROSOFT_AUTHORITY/],
+    [{ MICROSOFT_AUTHORITY: 'https://login.example.com/?x=1' }, /MICROSOFT_AUTHORITY/],
+    [{ MICROSOFT_KEYS_TIMEOUT_MS: 'soon' }, /MICROSOFT_KEYS_TIMEOUT_MS/],
+    [{ MICROSOFT_KEYS_TIMEOUT_MS: '10' }, /MICROSOFT_KEYS_TIMEOUT_MS/],
+    [{ MICROSOFT_KEYS_TIMEOUT_MS: '600000' }, /MICROSOFT_KEYS_TIMEOUT_MS/],
     [{ ALLOWED_EMAIL_DOMAINS: 'maua.br,not a domain' }, /ALLOWED_EMAIL_DOMAINS/],
     [{ ALLOWED_EMAIL_DOMAINS: '@maua.br' }, /ALLOWED_EMAIL_DOMAINS/],
   ])('refuses %p', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('in production with a client id, requires the tenant list and the domain list', () => {
+    expect(() => loadConfig({ ...prod, MICROSOFT_CLIENT_ID: CLIENT })).toThrow(ConfigError);
+    try {
+      loadConfig({ ...prod, MICROSOFT_CLIENT_ID: CLIENT });
+    } catch (e) {
+      expect((e as ConfigError).problems).toEqual([
+        expect.stringMatching(/^MICROSOFT_TENANT_IDS is required in production/),
+        expect.stringMatching(/^ALLOWED_EMAIL_DOMAINS is required in production/),
+      ]);
+    }
+    expect(() =>
+      loadConfig({ ...prod, MICROSOFT_CLIENT_ID: CLIENT, MICROSOFT_TENANT_IDS: TENANT }),
+    ).toThrow(/ALLOWED_EMAIL_DOMAINS is required/);
+    expect(() =>
+      loadConfig({
+        ...prod,
+        MICROSOFT_CLIENT_ID: CLIENT,
+        MICROSOFT_TENANT_IDS: TENANT,
+        ALLOWED_EMAIL_DOMAINS: 'maua.br',
+        MICROSOFT_AUTHORITY: 'http://127.0.0.1:4010',
+      }),
+    ).toThrow(/MICROSOFT_AUTHORITY must be an https URL in production/);
+    const c = loadConfig({
+      ...prod,
+      MICROSOFT_CLIENT_ID: CLIENT,
+      MICROSOFT_TENANT_IDS: TENANT,
+      ALLOWED_EMAIL_DOMAINS: 'maua.br',
+    });
+    expect(c.microsoftTenantIds).toEqual([TENANT]);
+  });
+
+  it('in production without a client id, Microsoft sign-in is off and nothing more is required', () => {
+    expect(loadConfig(prod).microsoftClientId).toBeUndefined();
   });
 });
 

@@ -8,6 +8,7 @@ import {
   IsOptional,
   IsString,
   IsUrl,
+  IsUUID,
   Matches,
   Max,
   Min,
@@ -28,7 +29,7 @@ const toBool = ({ value }: { value: unknown }): unknown => {
 const DURATION = /^\d+\s*(s|m|h|d)?$/;
 
 /** "a.edu, B.org," -> ["a.edu", "b.org"] (blanks dropped). */
-const toDomainList = ({ value }: { value: unknown }): unknown =>
+const toLowerList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
     ? value
         .split(',')
@@ -119,20 +120,34 @@ class EnvironmentVariables {
   @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
   ADMIN_PASSWORD?: string;
 
-  @IsUrl(
-    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
-    { message: 'GRAPH_ENDPOINT must be an http(s) URL' },
-  )
-  GRAPH_ENDPOINT = 'https://graph.microsoft.com/v1.0/me';
-
-  @Type(() => Number)
-  @IsInt({ message: 'GRAPH_TIMEOUT_MS must be a whole number of milliseconds' })
-  @Min(100)
-  @Max(60_000)
-  GRAPH_TIMEOUT_MS = 5_000;
+  /** The portal's Entra ID app (client) id: the `aud` of the ID tokens. Unset: sign-in off. */
+  @IsOptional()
+  @IsUUID('all', { message: 'MICROSOFT_CLIENT_ID must be an application (client) id, a GUID' })
+  MICROSOFT_CLIENT_ID?: string;
 
   @IsOptional()
-  @Transform(toDomainList)
+  @Transform(toLowerList)
+  @IsUUID('all', {
+    each: true,
+    message: 'MICROSOFT_TENANT_IDS must be a comma-separated list of tenant ids (GUIDs)',
+  })
+  MICROSOFT_TENANT_IDS?: string[];
+
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'MICROSOFT_AUTHORITY must be an http(s) URL' },
+  )
+  @Matches(/^[^?#]*$/, { message: 'MICROSOFT_AUTHORITY must have no query or fragment' })
+  MICROSOFT_AUTHORITY = 'https://login.microsoftonline.com';
+
+  @Type(() => Number)
+  @IsInt({ message: 'MICROSOFT_KEYS_TIMEOUT_MS must be a whole number of milliseconds' })
+  @Min(100)
+  @Max(60_000)
+  MICROSOFT_KEYS_TIMEOUT_MS = 5_000;
+
+  @IsOptional()
+  @Transform(toLowerList)
   @IsFQDN(
     {},
     { each: true, message: 'ALLOWED_EMAIL_DOMAINS must be a comma-separated list of domains' },
@@ -195,10 +210,20 @@ export class AppConfig {
   loginLockSeconds: number;
   adminEmail?: string;
   adminPassword?: string;
-  /** Microsoft Graph "me" URL for POST /auth/microsoft, and how long to wait for it. */
-  graphEndpoint: string;
-  graphTimeoutMs: number;
-  /** Lower-case domains allowed to sign in with Microsoft; empty means any. */
+  /**
+   * POST /auth/microsoft (OpenID Connect). Undefined client id: Microsoft sign-in is off.
+   * Tenant ids are lower-case; the authority has no trailing slash.
+   */
+  microsoftClientId?: string;
+  microsoftTenantIds: string[];
+  microsoftAuthority: string;
+  /** How long to wait for a tenant's signing keys before answering 503. */
+  microsoftKeysTimeoutMs: number;
+  /**
+   * Lower-case email domains. Microsoft sign-in links an existing account only when its
+   * domain is listed, and refuses (403) a new account of an unlisted one; empty (allowed only
+   * outside production when Microsoft sign-in is on): no linking, any domain for new accounts.
+   */
   allowedEmailDomains: string[];
   logLevel: string;
   /** Run the expired-warnings purge on a schedule in this process (off by default in tests). */
@@ -233,6 +258,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (!vars.DATABASE_URL)
       problems.push('DATABASE_URL is required in production (or DATABASE_SECRET_ID)');
     if (!vars.JWT_SECRET) problems.push('JWT_SECRET is required in production (or JWT_SECRET_ID)');
+    if (vars.MICROSOFT_CLIENT_ID) {
+      // Microsoft sign-in is on: which tenants may sign in, and which addresses may be linked
+      // or create accounts, must be decided, not left open.
+      if (!vars.MICROSOFT_TENANT_IDS?.length) {
+        problems.push(
+          'MICROSOFT_TENANT_IDS is required in production when MICROSOFT_CLIENT_ID is set ' +
+            '(comma-separated tenant ids allowed to sign in)',
+        );
+      }
+      if (!vars.ALLOWED_EMAIL_DOMAINS?.length) {
+        problems.push(
+          'ALLOWED_EMAIL_DOMAINS is required in production when MICROSOFT_CLIENT_ID is set ' +
+            '(comma-separated email domains, e.g. maua.br)',
+        );
+      }
+      if (!/^https:\/\//i.test(vars.MICROSOFT_AUTHORITY)) {
+        problems.push('MICROSOFT_AUTHORITY must be an https URL in production');
+      }
+    }
   }
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
@@ -268,8 +312,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     loginLockSeconds: parseDurationSeconds(vars.LOGIN_LOCK_DURATION),
     adminEmail: vars.ADMIN_EMAIL?.toLowerCase(),
     adminPassword: vars.ADMIN_PASSWORD,
-    graphEndpoint: vars.GRAPH_ENDPOINT,
-    graphTimeoutMs: vars.GRAPH_TIMEOUT_MS,
+    microsoftClientId: vars.MICROSOFT_CLIENT_ID?.toLowerCase(),
+    microsoftTenantIds: vars.MICROSOFT_TENANT_IDS ?? [],
+    microsoftAuthority: vars.MICROSOFT_AUTHORITY.replace(/\/+$/, ''),
+    microsoftKeysTimeoutMs: vars.MICROSOFT_KEYS_TIMEOUT_MS,
     allowedEmailDomains: vars.ALLOWED_EMAIL_DOMAINS ?? [],
     logLevel: vars.LOG_LEVEL,
     // Tests run the purge themselves; every other process purges on the schedule.

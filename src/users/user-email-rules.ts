@@ -1,10 +1,11 @@
+import { isEmailDomainAllowed, raFromEmail } from '../auth/microsoft-profile';
+
 /**
  * Rules that follow from a new user's email address, shared by POST /users and the import
- * (pure functions: no database, no Nest).
+ * (pure functions: no database, no Nest). The address rules themselves are the ones Microsoft
+ * sign-in applies (src/auth/microsoft-profile.ts), so every way in agrees.
  */
-
-/** A student address: `21.01234-5@domain` gives the RA `21.01234-5`. */
-const STUDENT_EMAIL = /^(\d{2}\.\d{5}-\d)@/;
+export { isEmailDomainAllowed, raFromEmail };
 
 /** Something the server accepted but wants the caller to look at (`warnings[]` in answers). */
 export interface FieldWarning {
@@ -15,18 +16,6 @@ export interface FieldWarning {
 }
 
 export const RA_DIFFERS_FROM_EMAIL = 'ra_differs_from_email';
-
-/** The RA encoded in a student address, else null. */
-export function raFromEmail(email: string): string | null {
-  return STUDENT_EMAIL.exec(email)?.[1] ?? null;
-}
-
-/** True when no domain list is configured, or the address's domain is on it (exact match). */
-export function isEmailDomainAllowed(email: string, allowedDomains: readonly string[]): boolean {
-  if (allowedDomains.length === 0) return true;
-  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-  return allowedDomains.includes(domain);
-}
 
 /** `21.01234-5` and `21012345` are the same student number. */
 function raDigits(ra: string): string {

@@ -90,7 +90,10 @@ export function canView(actor: Actor, target: Target): boolean {
   return checkActOn(actor, target) === null;
 }
 
-/** In lists, a USER sees its own id but not the ids of others. */
+/**
+ * In lists, a USER sees itself in full but of others only a summary (name, role, organization;
+ * no id, email, RA, course or dates).
+ */
 export function hidesIdOf(actor: Actor, target: Pick<Target, 'id'>): boolean {
   return actor.role === Role.USER && !isSelf(actor, target);
 }

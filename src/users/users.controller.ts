@@ -27,6 +27,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../common/auth-user';
+import { AllowUnapproved } from '../common/decorators/allow-unapproved.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Roles } from '../common/decorators/roles.decorator';
 import { MAX_UPLOAD_BYTES } from '../app.setup';
@@ -59,6 +60,8 @@ export class UsersController {
   ) {}
 
   @Get('me')
+  @AllowUnapproved()
+  @ApiOperation({ summary: 'The caller (open to a PENDING or REJECTED account too)' })
   @ApiOkResponse({ type: UserResponseDto })
   async me(@CurrentUser() caller: AuthUser): Promise<UserResponseDto> {
     return UserResponseDto.from(await this.users.getById(caller.id));

@@ -5,13 +5,16 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../common/auth-user';
 import { PasswordHasher } from '../auth/password-hasher';
-import type { Page } from '../common/dto/page.dto';
+import type { ListOrder } from '../common/pagination/cursor';
+import { fetchPage, KeysetQuery, Page } from '../common/pagination/keyset';
+import { raw, Sql, sql } from '../common/pagination/sql';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config/app-config';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto';
 import type { UpdateUserDto } from './dto/update-user.dto';
 import { UserResponseDto } from './dto/user-response.dto';
+import { UserSummaryDto, userListItem } from './dto/user-summary.dto';
 import { User } from './entities/user.entity';
 import { FieldWarning, isEmailDomainAllowed, resolveRa } from './user-email-rules';
 import {
@@ -21,10 +24,9 @@ import {
   checkDelete,
   checkUpdate,
   Denial,
-  hidesIdOf,
   UserChanges,
 } from './user-permissions';
-import { ActiveStatus, Role, UserState } from './user.enums';
+import { ActiveStatus, Course, Organization, Role, UserState } from './user.enums';
 
 /** Serializes the "is another ACTIVE ADM left?" check across requests and replicas. */
 const LAST_ADMIN_LOCK_KEY = 7_346_221_902;
@@ -39,6 +41,55 @@ const UPDATABLE = [
   'state',
   'active',
 ] as const satisfies ReadonlyArray<keyof UpdateUserDto & keyof User>;
+
+/** By name, case-insensitively, then id; the cursor holds lower(name) as PostgreSQL wrote it. */
+const USER_ORDER: ListOrder = {
+  list: 'users',
+  keys: [
+    { expr: 'lower(name)', type: 'text' },
+    { expr: 'id', type: 'uuid' },
+  ],
+  direction: 'ASC',
+};
+
+/** What a list item needs (never the password hash). */
+const USER_COLUMNS =
+  'id, name, email, ra, role, organization, course, year, state, active, last_login_at, ' +
+  'created_at, updated_at';
+
+interface UserRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  email: string;
+  ra: string | null;
+  role: Role;
+  organization: Organization | null;
+  course: Course | null;
+  year: number | null;
+  state: UserState;
+  active: ActiveStatus;
+  last_login_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toUser(row: UserRow): User {
+  return Object.assign(new User(), {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    ra: row.ra,
+    role: row.role,
+    organization: row.organization,
+    course: row.course,
+    year: row.year,
+    state: row.state,
+    active: row.active,
+    lastLoginAt: row.last_login_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
 
 /** `%`, `_` and `\` match literally inside ILIKE. */
 export function escapeLike(value: string): string {
@@ -100,41 +151,53 @@ export class UsersService {
     return user;
   }
 
-  /** GET /users: filtered, sorted by name case-insensitively (then id), with the total. */
-  async list(actor: AuthUser, query: ListUsersQueryDto): Promise<Page<UserResponseDto>> {
-    const qb = this.users.createQueryBuilder('u');
+  /** GET /users: filtered, sorted by name case-insensitively (then id), in keyset pages. */
+  async list(
+    actor: AuthUser,
+    query: ListUsersQueryDto,
+  ): Promise<Page<UserResponseDto | UserSummaryDto>> {
+    const page = await fetchPage<UserRow>(this.dataSource, this.listQuery(actor, query), query);
+    return { ...page, items: page.items.map((row) => userListItem(actor, toUser(row))) };
+  }
+
+  /**
+   * GET /users as one keyset query over users_name_lower_idx (lower(name), id), or the
+   * (role|organization|state, lower(name), id) index of the filter given.
+   */
+  listQuery(actor: AuthUser, query: ListUsersQueryDto): KeysetQuery {
+    // Every ACTIVE, APPROVED user sees every user (a USER without the others' ids).
+    const visibility = 'everyone';
+    const conditions: Sql[] = [];
     if (query.name) {
-      qb.andWhere(`u.name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(query.name)}%` });
+      conditions.push(sql`name ILIKE ${`%${escapeLike(query.name)}%`} ESCAPE '\\'`);
     }
-    if (query.ra) {
-      // 21.01234-5 and 21012345 are the same student number.
-      qb.andWhere(`regexp_replace(u.ra, '[^0-9]', '', 'g') = :ra`, {
-        ra: query.ra.replace(/\D/g, ''),
-      });
-    }
-    if (query.state !== undefined) qb.andWhere('u.state = :state', { state: query.state });
-    if (query.role !== undefined) qb.andWhere('u.role = :role', { role: query.role });
-    if (query.active !== undefined) qb.andWhere('u.active = :active', { active: query.active });
-    if (query.course !== undefined) qb.andWhere('u.course = :course', { course: query.course });
-    if (query.year !== undefined) qb.andWhere('u.year = :year', { year: query.year });
+    // 21.01234-5 and 21012345 are the same student number (users_ra_digits_idx).
+    const ra = query.ra?.replace(/\D/g, '');
+    if (ra) conditions.push(sql`regexp_replace(ra, '[^0-9]', '', 'g') = ${ra}`);
+    if (query.state !== undefined) conditions.push(sql`state = ${query.state}`);
+    if (query.role !== undefined) conditions.push(sql`role = ${query.role}`);
+    if (query.active !== undefined) conditions.push(sql`active = ${query.active}`);
+    if (query.course !== undefined) conditions.push(sql`course = ${query.course}`);
+    if (query.year !== undefined) conditions.push(sql`year = ${query.year}`);
     if (query.organization !== undefined) {
-      qb.andWhere('u.organization = :organization', { organization: query.organization });
+      conditions.push(sql`organization = ${query.organization}`);
     }
-    const [items, total] = await Promise.all([
-      qb
-        .clone()
-        .orderBy('lower(u.name)', 'ASC')
-        .addOrderBy('u.id', 'ASC')
-        .limit(query.limit)
-        .offset(query.offset)
-        .getMany(),
-      qb.getCount(),
-    ]);
     return {
-      items: items.map((u) => UserResponseDto.from(u, { hideId: hidesIdOf(actor, u) })),
-      total,
-      limit: query.limit,
-      offset: query.offset,
+      order: USER_ORDER,
+      select: raw(USER_COLUMNS),
+      from: raw('users'),
+      branches: [conditions],
+      context: {
+        visibility,
+        name: query.name,
+        ra,
+        state: query.state,
+        role: query.role,
+        active: query.active,
+        course: query.course,
+        year: query.year,
+        organization: query.organization,
+      },
     };
   }
 

@@ -42,12 +42,16 @@ export class WarningsController {
 
   @Get()
   @ApiOperation({
-    summary: 'Unexpired warnings, newest first',
+    summary: 'Unexpired warnings, newest first, in keyset pages',
     description:
       'ADM: every unexpired warning. Others: those for their role and for their organization, ' +
-      'every organization (ALL) or no organization. role and organization narrow by exact match.',
+      'every organization (ALL) or no organization. role and organization narrow by exact match. ' +
+      'An ADM may pass as_role (and as_organization) to see the list a user of that audience ' +
+      'sees; anyone else gets 403 for them.',
   })
   @ApiOkResponse({ type: WarningPageDto })
+  @ApiBadRequestResponse({ description: 'bad filter, limit, count or cursor; offset' })
+  @ApiForbiddenResponse({ description: 'as_role/as_organization from a caller who is not ADM' })
   async list(
     @CurrentUser() caller: AuthUser,
     @Query() query: ListWarningsQueryDto,

@@ -4,7 +4,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuthUser } from '../common/auth-user';
 import { Clock } from '../common/clock';
-import type { Page } from '../common/dto/page.dto';
+import type { ListOrder } from '../common/pagination/cursor';
+import { fetchPage, KeysetQuery, Page } from '../common/pagination/keyset';
+import { raw, Sql, sql } from '../common/pagination/sql';
 import { AppError } from '../common/errors/app-error';
 import { Organization, Role } from '../users/user.enums';
 import { CreateWarningDto } from './dto/create-warning.dto';
@@ -12,14 +14,35 @@ import { ListWarningsQueryDto } from './dto/list-warnings-query.dto';
 import { UpdateWarningDto } from './dto/update-warning.dto';
 import { WarningResponseDto } from './dto/warning-response.dto';
 import { Warning } from './entities/warning.entity';
-import { canSeeWarning, isExpired } from './warning-visibility';
+import { canSeeWarning, isExpired, WarningAudience } from './warning-visibility';
 
 const TARGET_TYPE = 'warning';
+
+/** Newest first; the cursor holds created_at (to the microsecond) and id. */
+const WARNING_ORDER: ListOrder = {
+  list: 'warnings',
+  keys: [
+    { expr: 'created_at', type: 'timestamptz' },
+    { expr: 'id', type: 'uuid' },
+  ],
+  direction: 'DESC',
+};
+
+type Audience = 'everything' | WarningAudience;
+
+/** The target_org values a user of this audience sees: none (null), ALL and its own. */
+function audienceOrganizations(audience: WarningAudience): Array<Organization | null> {
+  const orgs: Array<Organization | null> = [null, Organization.ALL];
+  if (audience.organization !== null && !orgs.includes(audience.organization)) {
+    orgs.push(audience.organization);
+  }
+  return orgs;
+}
 
 const WARNING_COLUMNS =
   'id, title, description, target_role, target_org, expires_at, created_by, created_at';
 
-interface WarningRow {
+interface WarningRow extends Record<string, unknown> {
   id: string;
   title: string;
   description: string;
@@ -70,47 +93,66 @@ export class WarningsService {
   }
 
   /**
-   * Newest first. Expired warnings are never listed; an ADM sees every other one, anyone else
-   * those addressed to their role and organization (the SQL form of canSeeWarning).
-   *
-   * The hottest read of the API, so one parameterized statement of a fixed shape rather than
-   * an ORM query built and hydrated on every request; the count runs only when the page does
-   * not already tell the total (as TypeORM's getManyAndCount does).
+   * Newest first (created_at DESC, id DESC), in keyset pages. Expired warnings are never
+   * listed; an ADM sees every other one, anyone else those addressed to their role and
+   * organization (the SQL form of canSeeWarning). An ADM may ask for what a user of a given
+   * role and organization sees (as_role, as_organization): the same rule and statement.
    */
   async list(caller: AuthUser, query: ListWarningsQueryDto): Promise<Page<Warning>> {
-    const params: unknown[] = [];
-    const arg = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    const where = [`expires_at > ${arg(this.clock.now())}`];
-    if (caller.role !== Role.ADM) {
-      where.push(`target_role = ${arg(caller.role)}`);
-      const orgs = ['target_org IS NULL', `target_org = ${arg(Organization.ALL)}`];
-      if (caller.organization) orgs.push(`target_org = ${arg(caller.organization)}`);
-      where.push(`(${orgs.join(' OR ')})`);
-    }
-    if (query.role) where.push(`target_role = ${arg(query.role)}`);
-    if (query.organization) where.push(`target_org = ${arg(query.organization)}`);
-    const filter = where.join(' AND ');
-    const filterParams = [...params];
+    const page = await fetchPage<WarningRow>(this.dataSource, this.listQuery(caller, query), query);
+    return { ...page, items: page.items.map(toWarning) };
+  }
 
-    const rows: WarningRow[] = await this.dataSource.query(
-      `SELECT ${WARNING_COLUMNS} FROM warnings WHERE ${filter}
-       ORDER BY created_at DESC, id DESC LIMIT ${arg(query.limit)} OFFSET ${arg(query.offset)}`,
-      params,
-    );
-    const items = rows.map(toWarning);
-    const known = items.length < query.limit && (items.length > 0 || query.offset === 0);
-    let total = query.offset + items.length;
-    if (!known) {
-      const counted: Array<{ n: string }> = await this.dataSource.query(
-        `SELECT count(*) AS n FROM warnings WHERE ${filter}`,
-        filterParams,
-      );
-      total = Number(counted[0].n);
+  /**
+   * GET /warnings as one keyset query. For a user (not ADM) the rule "my role, and no
+   * organization, ALL or mine" is one branch per organization term, each read newest first
+   * through warnings_audience_idx (target_role, target_org, created_at, id) and merged: a page
+   * reads about `limit` rows however many warnings there are. The filters narrow the branches.
+   */
+  listQuery(caller: AuthUser, query: ListWarningsQueryDto): KeysetQuery {
+    const audience = this.audienceFor(caller, query);
+    const now = this.clock.now();
+    const live = sql`expires_at > ${now}`;
+    let branches: Sql[][];
+    if (audience === 'everything') {
+      const conditions = [live];
+      if (query.role) conditions.push(sql`target_role = ${query.role}`);
+      if (query.organization) conditions.push(sql`target_org = ${query.organization}`);
+      branches = [conditions];
+    } else if (query.role !== undefined && query.role !== audience.role) {
+      branches = [];
+    } else {
+      branches = audienceOrganizations(audience)
+        .filter((org) => query.organization === undefined || org === query.organization)
+        .map((org) => [
+          sql`target_role = ${audience.role}`,
+          org === null ? raw('target_org IS NULL') : sql`target_org = ${org}`,
+          live,
+        ]);
     }
-    return { items, total, limit: query.limit, offset: query.offset };
+    return {
+      order: WARNING_ORDER,
+      select: raw(WARNING_COLUMNS),
+      from: raw('warnings'),
+      branches,
+      context: { audience, role: query.role, organization: query.organization },
+    };
+  }
+
+  /** Whose warnings the list shows: everything (an ADM) or those of one audience. */
+  private audienceFor(caller: AuthUser, query: ListWarningsQueryDto): Audience {
+    if (query.as_role !== undefined) {
+      if (caller.role !== Role.ADM) {
+        throw AppError.forbidden(
+          'Only an ADM may list warnings as another audience (as_role, as_organization).',
+          'role_required',
+        );
+      }
+      if (query.as_role === Role.ADM) return 'everything';
+      return { role: query.as_role, organization: query.as_organization ?? null };
+    }
+    if (caller.role === Role.ADM) return 'everything';
+    return { role: caller.role, organization: caller.organization };
   }
 
   /** 404 unless the caller may see it (an expired one is gone for everybody). */

@@ -15,16 +15,32 @@ function awsError(name: string, message: string): Error {
 interface Version {
   value: string;
   stages: Set<string>;
+  created: Date;
 }
 
+interface Secret {
+  arn: string;
+  created: Date;
+  versions: Map<string, Version>;
+}
+
+const REGION = 'sa-east-1';
+const ACCOUNT = '123456789012';
+/** Secrets Manager appends a hyphen and six random characters to the name in a secret's ARN. */
+const arnFor = (name: string) =>
+  `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${Math.random().toString(36).slice(2, 8).padEnd(6, 'x')}`;
+
 /**
- * Secrets Manager as far as the rotation uses it, in memory, on top of aws-sdk-client-mock:
- * versions with staging labels, a label on one version at a time, AWSPREVIOUS set when
- * AWSCURRENT moves, idempotent PutSecretValue per ClientRequestToken, and the errors the real
- * service answers when a call does not fit.
+ * Secrets Manager as far as the rotation uses it, in memory, on top of aws-sdk-client-mock, with
+ * the response shapes of the AWS API reference: secrets addressed by name or ARN (the ARN ends
+ * in "-" and six random characters), versions with staging labels, a label on one version at a
+ * time, AWSPREVIOUS set when AWSCURRENT moves, AWSCURRENT attached automatically to a secret's
+ * first version whatever PutSecretValue's VersionStages say, idempotent PutSecretValue per
+ * ClientRequestToken, and the errors the real service answers when a call does not fit.
  */
 export class FakeSecretsManager {
-  readonly secrets = new Map<string, Map<string, Version>>();
+  /** By name. */
+  readonly secrets = new Map<string, Secret>();
   readonly mock: AwsClientStub<SecretsManagerClient>;
   private readonly calls = new Map<string, number>();
   private readonly failures: Array<{ command: string; call: number; error: Error }> = [];
@@ -75,11 +91,28 @@ export class FakeSecretsManager {
 
   /** A secret with one AWSCURRENT version, as an earlier rotation would leave it. */
   seed(secretId: string, value: string, versionId = 'v-initial'): void {
-    this.secrets.set(secretId, new Map([[versionId, { value, stages: new Set(['AWSCURRENT']) }]]));
+    const created = new Date();
+    this.secrets.set(secretId, {
+      arn: arnFor(secretId),
+      created,
+      versions: new Map([[versionId, { value, stages: new Set(['AWSCURRENT']), created }]]),
+    });
   }
 
-  private versions(secretId: string): Map<string, Version> {
-    const s = this.secrets.get(secretId);
+  /** Someone else writes a value as AWSCURRENT (aws secretsmanager put-secret-value). */
+  putCurrent(secretId: string, value: string, versionId: string): void {
+    const versions = this.versions(secretId);
+    versions.set(versionId, { value, stages: new Set(), created: new Date() });
+    this.moveLabel(versions, 'AWSCURRENT', versionId);
+  }
+
+  arnOf(secretId: string): string {
+    return this.secret(secretId).arn;
+  }
+
+  private secret(secretId: string): Secret {
+    const s =
+      this.secrets.get(secretId) ?? [...this.secrets.values()].find((x) => x.arn === secretId);
     if (!s) {
       throw awsError(
         'ResourceNotFoundException',
@@ -87,6 +120,15 @@ export class FakeSecretsManager {
       );
     }
     return s;
+  }
+
+  private versions(secretId: string): Map<string, Version> {
+    return this.secret(secretId).versions;
+  }
+
+  private nameOf(secretId: string): string {
+    const s = this.secret(secretId);
+    return [...this.secrets].find(([, x]) => x === s)![0];
   }
 
   private moveLabel(versions: Map<string, Version>, label: string, to: string): void {
@@ -105,15 +147,29 @@ export class FakeSecretsManager {
       .callsFake((input: { Name: string; SecretString?: string }) => {
         this.count(CreateSecretCommand);
         if (this.secrets.has(input.Name)) {
-          throw awsError('ResourceExistsException', 'The secret already exists.');
+          throw awsError(
+            'ResourceExistsException',
+            `The operation failed because the secret ${input.Name} already exists.`,
+          );
         }
-        this.secrets.set(input.Name, new Map());
-        return { Name: input.Name, ARN: `arn:aws:secretsmanager:sa-east-1:1:secret:${input.Name}` };
+        const secret = { arn: arnFor(input.Name), created: new Date(), versions: new Map() };
+        this.secrets.set(input.Name, secret);
+        return { ARN: secret.arn, Name: input.Name };
       });
 
     this.mock.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => {
       this.count(DescribeSecretCommand);
-      return { Name: input.SecretId, VersionIdsToStages: this.labels(input.SecretId) };
+      const secret = this.secret(input.SecretId);
+      const stages = this.labels(input.SecretId);
+      return {
+        ARN: secret.arn,
+        Name: this.nameOf(input.SecretId),
+        Description: 'portal-api: a user password kept by tools/rotate-password',
+        CreatedDate: secret.created,
+        LastChangedDate: new Date(),
+        // Absent until the secret has a version, as AWS answers it.
+        ...(Object.keys(stages).length > 0 ? { VersionIdsToStages: stages } : {}),
+      };
     });
 
     this.mock
@@ -127,7 +183,14 @@ export class FakeSecretsManager {
             (input.VersionId === undefined || input.VersionId === id) &&
             (stage === undefined || v.stages.has(stage))
           ) {
-            return { VersionId: id, SecretString: v.value, VersionStages: [...v.stages] };
+            return {
+              ARN: this.arnOf(input.SecretId),
+              Name: this.nameOf(input.SecretId),
+              VersionId: id,
+              SecretString: v.value,
+              VersionStages: [...v.stages],
+              CreatedDate: v.created,
+            };
           }
         }
         throw awsError(
@@ -151,16 +214,26 @@ export class FakeSecretsManager {
           if (existing && existing.value !== input.SecretString) {
             throw awsError('ResourceExistsException', 'A version with this token already exists.');
           }
+          const first = versions.size === 0;
           if (!existing) {
             versions.set(input.ClientRequestToken, {
               value: input.SecretString,
               stages: new Set(),
+              created: new Date(),
             });
           }
-          for (const label of input.VersionStages ?? ['AWSCURRENT']) {
-            this.moveLabel(versions, label, input.ClientRequestToken);
-          }
-          return { VersionId: input.ClientRequestToken };
+          const labels = new Set(input.VersionStages ?? ['AWSCURRENT']);
+          // "If this operation creates the first version for the secret, then Secrets Manager
+          // automatically attaches the staging label AWSCURRENT to the new version."
+          if (first) labels.add('AWSCURRENT');
+          for (const label of labels) this.moveLabel(versions, label, input.ClientRequestToken);
+          const stages = [...versions.get(input.ClientRequestToken)!.stages];
+          return {
+            ARN: this.arnOf(input.SecretId),
+            Name: this.nameOf(input.SecretId),
+            VersionId: input.ClientRequestToken,
+            VersionStages: stages,
+          };
         },
       );
 
@@ -195,7 +268,7 @@ export class FakeSecretsManager {
           } else if (input.RemoveFromVersionId) {
             versions.get(input.RemoveFromVersionId)?.stages.delete(input.VersionStage);
           }
-          return { Name: input.SecretId };
+          return { ARN: this.arnOf(input.SecretId), Name: this.nameOf(input.SecretId) };
         },
       );
   }

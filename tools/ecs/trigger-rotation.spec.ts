@@ -6,13 +6,16 @@ import {
   ECSClient,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
+  StopTaskCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   CLUSTER,
   fakeWaiter,
+  logEvents,
   REGION,
+  roleArn,
   service,
   SERVICE,
   task,
@@ -63,9 +66,9 @@ beforeEach(() => {
   ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
   ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition(41) });
   ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: taskArn('rot1') }] });
-  logs.on(GetLogEventsCommand).resolves({
-    events: [{ message: 'promoted version 5f0c... to AWSCURRENT' }],
-  });
+  logs
+    .on(GetLogEventsCommand)
+    .resolves(logEvents(['promoted version 5f0c... to AWSCURRENT'], 'f/38000000000000000000001'));
 });
 
 afterEach(() => {
@@ -85,6 +88,7 @@ describe('rotate-password trigger', () => {
 
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0].args[0].input).toEqual({
       taskDefinition: tdArn(41),
+      include: ['TAGS'],
     });
     const input = ecs.commandCalls(RunTaskCommand)[0].args[0].input;
     expect(input).toMatchObject({
@@ -124,11 +128,61 @@ describe('rotate-password trigger', () => {
     await run({ taskDefinition: 'portal-api' });
     expect(ecs.commandCalls(DescribeTaskDefinitionCommand)[0].args[0].input).toEqual({
       taskDefinition: 'portal-api',
+      include: ['TAGS'],
     });
     expect(ecs.commandCalls(RunTaskCommand)[0].args[0].input.taskDefinition).toBe(tdArn(43));
     expect(lines.join('\n')).toContain(
       'note: running portal-api:43; the service runs portal-api:41',
     );
+  });
+
+  // #15 item 7: the internet-facing service's role never needs write access to the secret.
+  it('--task-role-arn runs it as the rotation role, on on-demand FARGATE', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        service({
+          launchType: undefined,
+          capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+        }),
+      ],
+    });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [task('rot1', {}, 0)] });
+    await run({ taskRoleArn: roleArn('portal-api-rotation') });
+    const input = ecs.commandCalls(RunTaskCommand)[0].args[0].input;
+    expect(input.overrides?.taskRoleArn).toBe(roleArn('portal-api-rotation'));
+    expect(input.launchType).toBe('FARGATE');
+    expect(input).not.toHaveProperty('capacityProviderStrategy');
+    expect(lines.join('\n')).toContain(`task role ${roleArn('portal-api-rotation')}`);
+  });
+
+  // #15 item 10: what a failed deploy left is never run.
+  it('refuses a revision marked failed by the deploy tool', async () => {
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: taskDefinition(42),
+      tags: [{ key: 'portal-api:status', value: 'failed' }],
+    });
+    const err = await failure(run({ taskDefinition: 'portal-api:42' }));
+    expect(err.exitCode).toBe(ExitCode.USAGE);
+    expect(err.message).toBe(
+      'portal-api:42 is marked portal-api:status=failed: it must not run; pick another revision with --task-definition',
+    );
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+
+  // #15 item 8
+  it('stops a task that does not reach RUNNING within --start-timeout (exit 3)', async () => {
+    ecs
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [task('rot1', { lastStatus: 'PENDING', startedAt: undefined })] });
+    ecs.on(StopTaskCommand).resolves({});
+    const err = await failure(run({ startTimeoutSeconds: 60 }));
+    expect(err.exitCode).toBe(ExitCode.TASK_FAILED);
+    expect(err.message).toMatch(
+      /did not start within 60 s \(last status PENDING\): it was stopped/,
+    );
+    expect(ecs.commandCalls(StopTaskCommand)[0].args[0].input).toMatchObject({
+      task: taskArn('rot1'),
+    });
   });
 
   it('reports the exit code of a failed rotation (exit 3)', async () => {
@@ -147,9 +201,11 @@ describe('rotate-password trigger', () => {
   });
 
   it('gives up after --timeout (exit 6)', async () => {
-    ecs.on(DescribeTasksCommand).resolves({ tasks: [task('rot1', { lastStatus: 'PENDING' })] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [task('rot1', { lastStatus: 'RUNNING' })] });
     const err = await failure(run({ timeoutSeconds: 30 }));
     expect(err.exitCode).toBe(ExitCode.TIMED_OUT);
-    expect(err.message).toMatch(/did not stop within 30 s \(last status PENDING\)/);
+    expect(err.message).toMatch(
+      /did not stop within 30 s \(last status RUNNING\); it was left running/,
+    );
   });
 });

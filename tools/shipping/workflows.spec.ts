@@ -64,9 +64,11 @@ describe('.github/workflows/deploy.yml', () => {
 
   it('deploys with the deploy tool to dev, then to prod behind the protected environment', () => {
     for (const job of [dev, prod]) {
-      expect(runs(job)).toMatch(
-        /npm run deploy -- --cluster "\$CLUSTER" --service "\$SERVICE" --image "\$IMAGE" --timeout (\d+)/,
+      expect(runs(job)).toContain(
+        'args=(--cluster "$CLUSTER" --service "$SERVICE" --image "$IMAGE" --git-sha "$GIT_SHA"',
       );
+      // --silent: npm's own banner would come before the JSON result on stdout.
+      expect(runs(job)).toContain('npm run --silent deploy -- "${args[@]}"');
       const tool = Number(/--timeout (\d+)/.exec(runs(job))![1]);
       // The job outlives the tool's own bound, so a deploy is never killed half-way.
       expect(job['timeout-minutes'] * 60).toBeGreaterThan(tool + 300);
@@ -75,6 +77,30 @@ describe('.github/workflows/deploy.yml', () => {
     expect(dev.environment).toEqual({ name: 'dev' });
     expect(prod.environment).toEqual({ name: 'production' });
     expect(prod.needs).toEqual(['image', 'deploy-dev']);
+  });
+
+  it('gives the deploy tool what its checks need and keeps its result (#15)', () => {
+    for (const job of [dev, prod]) {
+      // The commit order check runs git merge-base --is-ancestor: the whole history.
+      const checkout = job.steps.find((s: Job) => String(s.uses).startsWith('actions/checkout@'));
+      expect(checkout.with['fetch-depth']).toBe(0);
+      const step = job.steps.find((s: Job) => s.id === 'deploy');
+      expect(step.env).toMatchObject({
+        GIT_SHA: '${{ github.sha }}',
+        MIGRATION_ROLE_ARN: '${{ vars.MIGRATION_TASK_ROLE_ARN }}',
+        MIGRATION_SECRET_ID: '${{ vars.MIGRATION_DATABASE_SECRET_ID }}',
+        SMOKE_URL: '${{ vars.SMOKE_URL }}',
+      });
+      expect(step.run).toContain('--output json');
+      expect(step.run).toContain('args+=(--task-role-arn "$MIGRATION_ROLE_ARN")');
+      expect(step.run).toContain('args+=(--migration-secret-id "$MIGRATION_SECRET_ID")');
+      expect(step.run).toContain('args+=(--smoke-url "$SMOKE_URL")');
+      // The tool writes these to $GITHUB_OUTPUT.
+      expect(job.outputs).toEqual({
+        outcome: '${{ steps.deploy.outputs.outcome }}',
+        'revision-arn': '${{ steps.deploy.outputs.revision-arn }}',
+      });
+    }
   });
 
   it('allows one deploy per environment at a time and never cancels one mid-run', () => {
@@ -100,6 +126,8 @@ describe('.github/workflows/rotate-admin-password.yml', () => {
   it('starts the rotation task with the trigger tool, with an OIDC role', () => {
     expect(runs(rotate)).toContain('npm run rotate-password:trigger -- "${args[@]}"');
     expect(runs(rotate)).toContain('--role ADM');
+    // Its own role: the service's never needs to write the admin password secret.
+    expect(runs(rotate)).toContain('args+=(--task-role-arn "$ROTATION_ROLE_ARN")');
     expect(rotate.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
     expect(rotate.environment).toEqual({ name: '${{ matrix.environment }}' });
     expect(rotate.concurrency['cancel-in-progress']).toBe(false);

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { Page } from '../../common/dto/page.dto';
+import { PageOf } from '../../common/pagination/page.dto';
 import type { AuditLogEntry } from '../entities/audit-log.entity';
 
 export class AuditLogEntryResponseDto {
@@ -31,9 +31,4 @@ export class AuditLogEntryResponseDto {
   }
 }
 
-export class AuditLogPageDto implements Page<AuditLogEntryResponseDto> {
-  @ApiProperty({ type: [AuditLogEntryResponseDto] }) items: AuditLogEntryResponseDto[];
-  @ApiProperty() total: number;
-  @ApiProperty() limit: number;
-  @ApiProperty() offset: number;
-}
+export class AuditLogPageDto extends PageOf(AuditLogEntryResponseDto) {}

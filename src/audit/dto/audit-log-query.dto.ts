@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { PageQueryDto } from '../../common/dto/page.dto';
+import { NoNul } from '../../common/validation/no-nul.validator';
+import { PageQueryDto } from '../../common/pagination/page-query.dto';
 
 /** GET /audit-log filters, each an exact match. */
 export class AuditLogQueryDto extends PageQueryDto {
@@ -8,12 +9,14 @@ export class AuditLogQueryDto extends PageQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(64)
+  @NoNul()
   action?: string;
 
   @ApiPropertyOptional({ example: 'warning' })
   @IsOptional()
   @IsString()
   @MaxLength(32)
+  @NoNul()
   target_type?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })

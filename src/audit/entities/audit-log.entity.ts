@@ -3,6 +3,12 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 /** One row per admin action: who did what to which record, with the record before and after. */
 @Entity({ name: 'audit_log' })
 @Index('audit_log_target_idx', ['targetType', 'targetId'])
+// GET /audit-log, newest first (created_at DESC, id DESC, scanned backwards): a page reads
+// about `limit` rows, unfiltered or filtered by actor, action or target type.
+@Index('audit_log_created_at_idx', ['createdAt', 'id'])
+@Index('audit_log_actor_idx', ['actorId', 'createdAt', 'id'])
+@Index('audit_log_action_idx', ['action', 'createdAt', 'id'])
+@Index('audit_log_target_type_idx', ['targetType', 'createdAt', 'id'])
 export class AuditLogEntry {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -30,7 +36,6 @@ export class AuditLogEntry {
   @Column({ type: 'jsonb', nullable: true })
   after: Record<string, unknown> | null;
 
-  @Index('audit_log_created_at_idx')
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

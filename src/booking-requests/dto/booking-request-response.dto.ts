@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { Page } from '../../common/dto/page.dto';
+import { PageOf } from '../../common/pagination/page.dto';
 import { BookingRequest, BookingStatus } from '../entities/booking-request.entity';
 
 export class BookingAddressResponseDto {
@@ -49,9 +49,4 @@ export class BookingRequestResponseDto {
   }
 }
 
-export class BookingRequestPageDto implements Page<BookingRequestResponseDto> {
-  @ApiProperty({ type: [BookingRequestResponseDto] }) items: BookingRequestResponseDto[];
-  @ApiProperty() total: number;
-  @ApiProperty() limit: number;
-  @ApiProperty() offset: number;
-}
+export class BookingRequestPageDto extends PageOf(BookingRequestResponseDto) {}

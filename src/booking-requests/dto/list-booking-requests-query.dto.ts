@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEnum, IsOptional, IsUUID } from 'class-validator';
-import { PageQueryDto } from '../../common/dto/page.dto';
+import { PageQueryDto } from '../../common/pagination/page-query.dto';
 import { IsIsoDateOrDateTime } from '../../common/validation/iso-date-time.validator';
 import { BookingStatus } from '../entities/booking-request.entity';
 

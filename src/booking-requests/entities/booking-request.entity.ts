@@ -24,11 +24,16 @@ export const DURATION_MAX = 1440;
 @Entity({ name: 'booking_requests' })
 @Check('booking_requests_duration_range', `"duration_minutes" BETWEEN 1 AND 1440`)
 @Check('booking_requests_decision', `("status" = 'pending') = ("decided_at" IS NULL)`)
-// A user's own list (newest first) and the ADM list filtered by status and event time.
-@Index('booking_requests_requested_by_created_at_idx', ['requestedBy', 'createdAt'])
-@Index('booking_requests_status_event_time_idx', ['status', 'eventTime'])
-// The ADM list, newest first (created_at DESC, id DESC): a page reads ~limit rows, no sort.
+// GET /booking-requests, newest first (created_at DESC, id DESC, scanned backwards): a page
+// reads about `limit` rows, no sort. The ADM's list:
 @Index('booking_requests_created_at_idx', ['createdAt', 'id'])
+// One requester's list (a user's own, an ADM's requested_by), by status or one scan per
+// status merged (also the FK's cascade):
+@Index('booking_requests_requested_by_idx', ['requestedBy', 'status', 'createdAt', 'id'])
+// The ADM's list filtered by status (the pending queue):
+@Index('booking_requests_status_created_at_idx', ['status', 'createdAt', 'id'])
+// A status with an event_time range (from/to) that holds few rows:
+@Index('booking_requests_status_event_time_idx', ['status', 'eventTime'])
 export class BookingRequest {
   @PrimaryGeneratedColumn('uuid')
   id: string;

@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsEnum, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { PageQueryDto } from '../../common/dto/page.dto';
+import { NoNul } from '../../common/validation/no-nul.validator';
+import { PageQueryDto } from '../../common/pagination/page-query.dto';
 import { ActiveStatus, Course, Organization, RA_PATTERN, Role, UserState } from '../user.enums';
 import { Trim } from './user-fields';
 
@@ -12,6 +13,7 @@ export class ListUsersQueryDto extends PageQueryDto {
   @Trim()
   @IsString()
   @MaxLength(200)
+  @NoNul()
   name?: string;
 
   @ApiPropertyOptional({ description: 'student number; dots and dashes are ignored' })

@@ -4,12 +4,7 @@ import { ActiveStatus, Course, Organization, Role, UserState } from '../user.enu
 
 /** What leaves the server about a user. Built field by field: a password hash cannot leak. */
 export class UserResponseDto {
-  @ApiProperty({
-    format: 'uuid',
-    nullable: true,
-    description: 'null when hidden from a USER caller',
-  })
-  id: string | null;
+  @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
   @ApiProperty() email: string;
   @ApiPropertyOptional({ nullable: true, type: String }) ra: string | null;
@@ -24,9 +19,9 @@ export class UserResponseDto {
   @ApiProperty({ format: 'date-time' }) created_at: string;
   @ApiProperty({ format: 'date-time' }) updated_at: string;
 
-  static from(user: User, options: { hideId?: boolean } = {}): UserResponseDto {
+  static from(user: User): UserResponseDto {
     return {
-      id: options.hideId ? null : user.id,
+      id: user.id,
       name: user.name,
       email: user.email,
       ra: user.ra,

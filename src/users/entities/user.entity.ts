@@ -13,8 +13,16 @@ import { ActiveStatus, Course, Organization, Role, UserState } from '../user.enu
 @Check('users_email_lower_case', `"email" = lower("email")`)
 @Check('users_year_range', `"year" IS NULL OR ("year" >= 0 AND "year" <= 5)`)
 @Check('users_name_length', `char_length("name") >= 2`)
+@Check('users_microsoft_identity_pair', `("microsoft_tid" IS NULL) = ("microsoft_oid" IS NULL)`)
+@Index('users_microsoft_identity_key', ['microsoftTid', 'microsoftOid'], { unique: true })
+// Expression indexes, written by hand in the migrations (TypeORM cannot declare them):
+// the list order (lower(name), id), alone and after each main filter, so a page of GET /users
+// reads about `limit` rows; and the digits of ra, for ?ra= (21.01234-5 = 21012345).
 @Index('users_name_lower_idx', { synchronize: false })
+@Index('users_role_name_idx', { synchronize: false })
 @Index('users_organization_name_idx', { synchronize: false })
+@Index('users_state_name_idx', { synchronize: false })
+@Index('users_ra_digits_idx', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -30,11 +38,9 @@ export class User {
   @Column({ type: 'varchar', length: 12, nullable: true })
   ra: string | null;
 
-  @Index('users_role_idx')
   @Column({ type: 'enum', enum: Role, enumName: 'user_role' })
   role: Role;
 
-  @Index('users_organization_idx')
   @Column({ type: 'enum', enum: Organization, enumName: 'user_organization', nullable: true })
   organization: Organization | null;
 
@@ -72,10 +78,15 @@ export class User {
   @Column({ name: 'token_version', type: 'integer', default: 0 })
   tokenVersion: number;
 
-  /** Microsoft Entra ID object id, for sign-in with a Microsoft account. */
-  @Index('users_microsoft_id_key', { unique: true, where: '"microsoft_id" IS NOT NULL' })
-  @Column({ name: 'microsoft_id', type: 'varchar', length: 64, nullable: true })
-  microsoftId: string | null;
+  /**
+   * The Microsoft identity (Entra ID tenant id `tid`, object id `oid` of a validated ID token)
+   * that signs in as this user; both null when none is linked. Never the email.
+   */
+  @Column({ name: 'microsoft_tid', type: 'varchar', length: 36, nullable: true })
+  microsoftTid: string | null;
+
+  @Column({ name: 'microsoft_oid', type: 'varchar', length: 36, nullable: true })
+  microsoftOid: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { Page } from '../../common/dto/page.dto';
+import { PageOf } from '../../common/pagination/page.dto';
 import { Organization, Role } from '../../users/user.enums';
 import type { Warning } from '../entities/warning.entity';
 
@@ -32,9 +32,4 @@ export class WarningResponseDto {
   }
 }
 
-export class WarningPageDto implements Page<WarningResponseDto> {
-  @ApiProperty({ type: [WarningResponseDto] }) items: WarningResponseDto[];
-  @ApiProperty() total: number;
-  @ApiProperty() limit: number;
-  @ApiProperty() offset: number;
-}
+export class WarningPageDto extends PageOf(WarningResponseDto) {}

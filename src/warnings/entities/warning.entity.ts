@@ -16,10 +16,21 @@ import { Organization, Role } from '../../users/user.enums';
  * deleted by the purge.
  */
 @Entity({ name: 'warnings' })
-// Serves the visible-to-me query: target_role = $1 AND target_org IN (...) AND expires_at > now.
-@Index('warnings_visibility_idx', ['targetRole', 'targetOrg', 'expiresAt'])
-// Serves the list order (created_at DESC, id DESC): a page reads ~limit rows, not every match.
+// GET /warnings, newest first (created_at DESC, id DESC, scanned backwards): each index puts
+// the rows of one list in page order, so a page reads about `limit` rows, not every match.
+// An ADM's list:
 @Index('warnings_created_at_idx', ['createdAt', 'id'])
+// A user's list: one ordered scan per term of "target_org null, ALL or mine", merged; also an
+// ADM's list filtered by role and organization (and as_role / as_organization). The null term
+// has an index of its own: PostgreSQL keeps an index's order after `col = x` but not after
+// `col IS NULL`, so warnings_audience_idx would need a sort there.
+@Index('warnings_audience_idx', ['targetRole', 'targetOrg', 'createdAt', 'id'])
+@Index('warnings_audience_no_org_idx', ['targetRole', 'createdAt', 'id'], {
+  where: '"target_org" IS NULL',
+})
+// An ADM's list filtered by role only, or by organization only:
+@Index('warnings_role_created_at_idx', ['targetRole', 'createdAt', 'id'])
+@Index('warnings_org_created_at_idx', ['targetOrg', 'createdAt', 'id'])
 export class Warning {
   @PrimaryGeneratedColumn('uuid')
   id: string;

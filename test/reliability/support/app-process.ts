@@ -87,11 +87,18 @@ export class AppProcess {
 
   static async start(
     env: Record<string, string>,
-    { readyTimeoutMs = 30_000 }: { readyTimeoutMs?: number } = {},
+    {
+      readyTimeoutMs = 30_000,
+      nodeArgs = [],
+    }: {
+      readyTimeoutMs?: number;
+      /** Options for node before the script, e.g. ['--import', preload]. */
+      nodeArgs?: string[];
+    } = {},
   ): Promise<AppProcess> {
     assertBuilt();
     const port = await freePort();
-    const proc = spawn(process.execPath, [MAIN_JS], {
+    const proc = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
       cwd: ROOT,
       env: baseEnv({ PORT: String(port), ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,20 +14,21 @@ export interface DbUser {
   token_version: number;
 }
 
-/** Inserts an ACTIVE, APPROVED user straight into the database (password REL_PASSWORD). */
+/** Inserts an ACTIVE user straight into the database (APPROVED unless told; password REL_PASSWORD). */
 export async function insertUser(
   databaseUrl: string,
   role: DbUser['role'] = 'ADM',
   organization: string | null = 'DEV',
+  state: 'APPROVED' | 'PENDING' | 'REJECTED' = 'APPROVED',
 ): Promise<DbUser> {
   const email = `rel-${role.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`;
   const hash = await bcrypt.hash(REL_PASSWORD, 4);
   return withClient(databaseUrl, async (c) => {
     const { rows } = await c.query<DbUser>(
       `INSERT INTO users (name, email, role, organization, state, active, password_hash)
-       VALUES ($1, $2, $3, $4, 'APPROVED', 'ACTIVE', $5)
+       VALUES ($1, $2, $3, $4, $6, 'ACTIVE', $5)
        RETURNING id, email, role, organization, token_version`,
-      [`Reliability ${role}`, email, role, organization, hash],
+      [`Reliability ${role}`, email, role, organization, hash, state],
     );
     return rows[0];
   });

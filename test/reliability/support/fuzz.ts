@@ -81,6 +81,11 @@ export interface FuzzContext {
   authorizations: Array<string | undefined>;
   /** Ids that exist, so some requests get past the 404 and into the handlers. */
   knownIds: string[];
+  /**
+   * Values worth trying for a body property of this name, mixed in with the generated ones
+   * (e.g. `id_token`: real signed ID tokens, good and hostile, that random strings never are).
+   */
+  samples?: Record<string, string[]>;
 }
 
 function valueFor(
@@ -138,7 +143,19 @@ function objectFor(
 ): fc.Arbitrary<Record<string, unknown>> {
   const props = schema.properties ?? {};
   const model = Object.fromEntries(
-    Object.entries(props).map(([k, s]) => [k, valueFor(ctx, s, depth)]),
+    Object.entries(props).map(([k, s]) => {
+      const samples = ctx.samples?.[k];
+      const generated = valueFor(ctx, s, depth);
+      return [
+        k,
+        samples?.length
+          ? fc.oneof(
+              { arbitrary: fc.constantFrom(...samples), weight: 4 },
+              { arbitrary: generated, weight: 1 },
+            )
+          : generated,
+      ];
+    }),
   );
   return fc
     .tuple(
@@ -386,4 +403,38 @@ export function strayRequest(ctx: FuzzContext): fc.Arbitrary<RequestSpec> {
       if (auth) headers.authorization = auth;
       return { method, path: '/' + segments.join('/'), headers, timeoutMs: 15_000 };
     });
+}
+
+/**
+ * A request that reaches the route's guards: the operation's own method, every path id a UUID,
+ * documented-or-odd query parameters, and (for POST, PUT, PATCH) a JSON body shaped by the
+ * schema. What it must answer is the caller's business (e.g. 403 for an unapproved account).
+ */
+export function wellFormedRequestFor(
+  ctx: FuzzContext,
+  op: Operation,
+  authorization: string,
+): fc.Arbitrary<RequestSpec> {
+  const ids = fc.tuple(
+    ...op.pathParams.map(() =>
+      fc.oneof(fc.uuid(), fc.constantFrom(...(ctx.knownIds.length ? ctx.knownIds : ['x']))),
+    ),
+  );
+  const jsonSchema = op.bodies['application/json'];
+  const body = jsonSchema ? valueFor(ctx, jsonSchema) : fc.jsonValue({ maxDepth: 2 });
+  return fc.tuple(ids, queryFor(op), body).map(([vals, query, value]) => {
+    let i = 0;
+    const path = op.path.replace(/\{[^}]+\}/g, () => vals[i++] ?? '') + query;
+    const withBody = ['POST', 'PUT', 'PATCH'].includes(op.method);
+    return {
+      method: op.method,
+      path,
+      headers: {
+        authorization,
+        ...(withBody ? { 'content-type': 'application/json' } : {}),
+      },
+      body: withBody ? (JSON.stringify(value) ?? 'null') : undefined,
+      timeoutMs: 15_000,
+    };
+  });
 }
