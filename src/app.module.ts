@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { SeedModule } from './seed/seed.module';
 import { UsersModule } from './users/users.module';
 import { WarningsModule } from './warnings/warnings.module';
 
@@ -28,6 +29,8 @@ export class AppModule {
         ScheduleModule.forRoot(),
         WarningsModule,
         BookingRequestsModule,
+        // Mock users and warnings at start: local runs only (SEED_ON_START; never production).
+        ...(config.seedOnStart && config.nodeEnv !== 'production' ? [SeedModule] : []),
       ],
     };
   }

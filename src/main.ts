@@ -8,7 +8,8 @@ import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { resolveSecrets } from './config/secrets';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 import { runMigrationsWithLock } from './database/migration-runner';
-import { createLogger } from './common/logging';
+import { createLogger, writeRaw } from './common/logging';
+import { firstRunBanner, localUrl } from './seed/first-run';
 
 const SHUTDOWN_GRACE_MS = 25_000; // ECS kills 30 s after SIGTERM
 
@@ -80,6 +81,20 @@ async function bootstrap(): Promise<void> {
 
   await app.listen({ port: config.port, host: config.host });
   log('info', `portal-api listening on ${config.host}:${config.port}`);
+
+  if (config.seedOnStart && config.nodeEnv !== 'production') {
+    // The mock data was loaded at bootstrap: say where to go and how to sign in, once.
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    writeRaw(
+      logger,
+      firstRunBanner({
+        url: localUrl(config.host, port),
+        docs: true,
+        customPassword: config.seedPassword !== undefined,
+      }),
+    );
+  }
 }
 
 bootstrap().catch((err: unknown) => {

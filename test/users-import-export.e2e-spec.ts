@@ -45,15 +45,40 @@ async function xlsxFile(rows: Array<Array<string | number | null>>): Promise<Buf
   return Buffer.from(await workbook.xlsx.writeBuffer());
 }
 
+/** The import answer: every list and total, so a test states only what it is about. */
+function answer(partial: {
+  created?: number;
+  created_emails?: string[];
+  skipped?: unknown[];
+  skipped_total?: number;
+  warnings?: unknown[];
+  warnings_total?: number;
+}) {
+  return {
+    created: 0,
+    created_emails: [],
+    skipped: [],
+    warnings: [],
+    ...partial,
+    skipped_total: partial.skipped_total ?? partial.skipped?.length ?? 0,
+    warnings_total: partial.warnings_total ?? partial.warnings?.length ?? 0,
+  };
+}
+
 function csvRows(buffer: Buffer): string[][] {
   return parseCsv(buffer.toString('utf8'), { relax_column_count: false });
 }
 
-async function readXlsx(buffer: Buffer): Promise<string[][]> {
+/** Every worksheet of an exported workbook, opened with exceljs: its name and its rows. */
+async function readWorkbook(buffer: Buffer): Promise<Array<{ name: string; rows: string[][] }>> {
   const workbook = new ExcelJS.Workbook();
   await workbook.xlsx.load(buffer as unknown as ArrayBuffer);
+  return workbook.worksheets.map((sheet) => ({ name: sheet.name, rows: sheetRows(sheet) }));
+}
+
+function sheetRows(sheet: ExcelJS.Worksheet): string[][] {
   const rows: string[][] = [];
-  workbook.worksheets[0].eachRow((row) => {
+  sheet.eachRow((row) => {
     const values = row.values as unknown[];
     rows.push(
       EXPORT_HEADER.map((_c, i) => {
@@ -98,9 +123,12 @@ describe('users import and export', () => {
         contentType,
       });
 
-  const exportAs = async (user: User, format?: string) => {
+  const exportAs = async (user: User, format?: string, organization?: string) => {
+    const query = new URLSearchParams();
+    if (format !== undefined) query.set('format', format);
+    if (organization !== undefined) query.set('organization', organization);
     const req = request(t.server)
-      .get(format === undefined ? '/users/export' : `/users/export?format=${format}`)
+      .get(`/users/export${query.size > 0 ? `?${query.toString()}` : ''}`)
       .set('authorization', await bearer(t, user));
     return req.buffer(true).parse(binary);
   };
@@ -143,28 +171,37 @@ describe('users import and export', () => {
       ].join('\r\n');
       const res = await upload(caller, csv);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({
-        created: 5,
-        skipped: [
-          {
-            row: 5,
-            email: 'bad-email',
-            reason: expect.stringMatching(/name must be.*email is not valid.*role must be.*year/),
-          },
-          {
-            row: 6,
-            email: 'ana@example.com',
-            reason: 'duplicate email in the file (first on row 2)',
-          },
-          { row: 7, email: 'already@example.com', reason: 'email already registered' },
-          {
-            row: 9,
-            email: 'fabio@example.com',
-            reason: expect.stringMatching(/organization must be.*ra must.*course/),
-          },
-          { row: 10, email: null, reason: 'email is missing' },
-        ],
-      });
+      expect(res.body).toEqual(
+        answer({
+          created: 5,
+          created_emails: [
+            'ana@example.com',
+            'bia@example.com',
+            'eva@example.com',
+            'hugo@example.com',
+            'ivo@example.com',
+          ],
+          skipped: [
+            {
+              row: 5,
+              email: 'bad-email',
+              reason: expect.stringMatching(/name must be.*email is not valid.*role must be.*year/),
+            },
+            {
+              row: 6,
+              email: 'ana@example.com',
+              reason: 'duplicate email in the file (first on row 2)',
+            },
+            { row: 7, email: 'already@example.com', reason: 'email already registered' },
+            {
+              row: 9,
+              email: 'fabio@example.com',
+              reason: expect.stringMatching(/organization must be.*ra must.*course/),
+            },
+            { row: 10, email: null, reason: 'email is missing' },
+          ],
+        }),
+      );
 
       expect(await stored('ana@example.com')).toMatchObject({
         name: 'Ana Lima',
@@ -209,11 +246,14 @@ describe('users import and export', () => {
       const caller = await adm();
       const csv =
         'name,email,role,organization,state\nAna Lima,ana@example.com,USER,DEV,APPROVED\n';
-      expect((await upload(caller, csv)).body).toEqual({ created: 1, skipped: [] });
-      expect((await upload(caller, csv)).body).toEqual({
-        created: 0,
-        skipped: [{ row: 2, email: 'ana@example.com', reason: 'email already registered' }],
-      });
+      expect((await upload(caller, csv)).body).toEqual(
+        answer({ created: 1, created_emails: ['ana@example.com'] }),
+      );
+      expect((await upload(caller, csv)).body).toEqual(
+        answer({
+          skipped: [{ row: 2, email: 'ana@example.com', reason: 'email already registered' }],
+        }),
+      );
     });
 
     it('reads semicolon-separated CSV with a BOM (Excel in many locales)', async () => {
@@ -221,7 +261,7 @@ describe('users import and export', () => {
       const csv =
         '\uFEFFname;email;role;organization;state\r\nJoão Silva;joao@example.com;USER;GUARDIAN;APPROVED\r\n';
       const res = await upload(caller, csv, 'export.csv', 'application/vnd.ms-excel');
-      expect(res.body).toEqual({ created: 1, skipped: [] });
+      expect(res.body).toEqual(answer({ created: 1, created_emails: ['joao@example.com'] }));
       expect(await stored('joao@example.com')).toMatchObject({
         name: 'João Silva',
         organization: 'GUARDIAN',
@@ -254,21 +294,24 @@ describe('users import and export', () => {
       ]);
       const res = await upload(caller, file, 'people.xlsx', XLSX_TYPE);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({
-        created: 2,
-        skipped: [
-          {
-            row: 4,
-            email: 'bad@example.com',
-            reason: 'year must be a whole number from 0 to 5',
-          },
-          {
-            row: 5,
-            email: 'ana@example.com',
-            reason: 'duplicate email in the file (first on row 2)',
-          },
-        ],
-      });
+      expect(res.body).toEqual(
+        answer({
+          created: 2,
+          created_emails: ['ana@example.com', 'bia@example.com'],
+          skipped: [
+            {
+              row: 4,
+              email: 'bad@example.com',
+              reason: 'year must be a whole number from 0 to 5',
+            },
+            {
+              row: 5,
+              email: 'ana@example.com',
+              reason: 'duplicate email in the file (first on row 2)',
+            },
+          ],
+        }),
+      );
       expect(await stored('ana@example.com')).toMatchObject({
         ra: '21012345',
         course: 'CIC',
@@ -288,7 +331,7 @@ describe('users import and export', () => {
         ['Ana Lima', 'ana@example.com', 'USER', 'DEV', 'APPROVED'],
       ]);
       const res = await upload(caller, file, 'upload', 'application/octet-stream');
-      expect(res.body).toEqual({ created: 1, skipped: [] });
+      expect(res.body).toEqual(answer({ created: 1, created_emails: ['ana@example.com'] }));
     });
 
     it('a PRESIDENT imports USERs of its own organization only', async () => {
@@ -303,26 +346,29 @@ describe('users import and export', () => {
       ].join('\n');
       const res = await upload(caller, csv);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({
-        created: 2,
-        skipped: [
-          {
-            row: 4,
-            email: 'other@example.com',
-            reason: 'forbidden: A PRESIDENT may create only USERs of its own organization.',
-          },
-          {
-            row: 5,
-            email: 'boss@example.com',
-            reason: 'forbidden: A PRESIDENT may create only USERs.',
-          },
-          {
-            row: 6,
-            email: 'adm@example.com',
-            reason: 'forbidden: A PRESIDENT may create only USERs.',
-          },
-        ],
-      });
+      expect(res.body).toEqual(
+        answer({
+          created: 2,
+          created_emails: ['own@example.com', 'blank@example.com'],
+          skipped: [
+            {
+              row: 4,
+              email: 'other@example.com',
+              reason: 'forbidden: A PRESIDENT may create only USERs of its own organization.',
+            },
+            {
+              row: 5,
+              email: 'boss@example.com',
+              reason: 'forbidden: A PRESIDENT may create only USERs.',
+            },
+            {
+              row: 6,
+              email: 'adm@example.com',
+              reason: 'forbidden: A PRESIDENT may create only USERs.',
+            },
+          ],
+        }),
+      );
       expect((await stored('blank@example.com'))!.organization).toBe('NAWAT');
       expect(await stored('other@example.com')).toBeNull();
     });
@@ -367,7 +413,7 @@ describe('users import and export', () => {
     it('a header-only file creates nobody', async () => {
       const caller = await adm();
       const res = await upload(caller, 'name,email,role,organization,state\n');
-      expect(res.body).toEqual({ created: 0, skipped: [] });
+      expect(res.body).toEqual(answer({}));
     });
 
     it('400 naming the required columns that are missing', async () => {
@@ -544,15 +590,29 @@ describe('users import and export', () => {
       expect(res.headers['content-type']).toMatch(/^text\/csv/);
     });
 
-    it('streams an XLSX with the same rows', async () => {
+    it('streams an XLSX with one worksheet per organization, named after it, users without one last', async () => {
       const caller = await seedForExport();
       const res = await exportAs(caller, 'xlsx');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toBe(XLSX_TYPE);
-      expect(res.headers['content-disposition']).toMatch(/filename="users-.*\.xlsx"$/);
-      const rows = await readXlsx(res.body as Buffer);
-      expect(rows[0]).toEqual(EXPORT_HEADER);
-      expect(rows.slice(1).map((r) => r[1])).toEqual(await namesInOrder());
+      expect(res.headers['content-disposition']).toMatch(/filename="users-\d{8}T\d{6}Z\.xlsx"$/);
+      const sheets = await readWorkbook(res.body as Buffer);
+      expect(sheets.map((s) => s.name)).toEqual(['DEV', 'NAWAT', 'No organization']);
+      for (const sheet of sheets) expect(sheet.rows[0]).toEqual(EXPORT_HEADER);
+      const emails = (name: string) =>
+        sheets
+          .find((s) => s.name === name)!
+          .rows.slice(1)
+          .map((r) => r[2]);
+      const devInOrder: Array<{ email: string }> = await t.dataSource.query(
+        `SELECT email FROM users WHERE organization = 'DEV' ORDER BY lower(name), id`,
+      );
+      expect(emails('DEV')).toEqual(devInOrder.map((r) => r.email));
+      expect(emails('DEV').sort()).toEqual(['alice@example.com', 'formula@example.com']);
+      expect(emails('NAWAT')).toEqual(['bob@example.com']);
+      expect(emails('No organization')).toEqual([caller.email]);
+
+      const rows = sheets.flatMap((s) => s.rows.slice(1));
       // A string cell in XLSX, never a formula: no apostrophe needed.
       expect(rows.find((r) => r[2] === 'formula@example.com')![1]).toBe('=HYPERLINK("x")');
       const bob = rows.find((r) => r[2] === 'bob@example.com')!;
@@ -568,28 +628,97 @@ describe('users import and export', () => {
       expect((res.body as Buffer).toString('latin1')).not.toMatch(/\$2b\$/);
     });
 
-    it('pages through more users than one page, with equal names, losing none', async () => {
+    it('pages through more users than one page per worksheet, with equal names, losing none', async () => {
       const caller = await adm();
-      const total = EXPORT_PAGE_SIZE * 2 + 37;
+      const total = EXPORT_PAGE_SIZE * 3 + 37;
       await t.dataSource.query(
-        `INSERT INTO users (name, email, role, state)
-         SELECT 'Same ' || (i % 3), 'bulk' || i || '@example.com', 'USER', 'APPROVED'
+        `INSERT INTO users (name, email, role, state, organization)
+         SELECT 'Same ' || (i % 3), 'bulk' || i || '@example.com', 'USER', 'APPROVED',
+                (ARRAY['DEV', 'GUARDIAN', NULL])[1 + i % 3]::user_organization
          FROM generate_series(1, $1) AS i`,
         [total],
       );
-      for (const format of ['csv', 'xlsx']) {
-        const res = await exportAs(caller, format);
-        const rows =
-          format === 'csv' ? csvRows(res.body as Buffer) : await readXlsx(res.body as Buffer);
-        const data = rows.slice(1);
-        expect(data).toHaveLength(total + 1);
-        expect(new Set(data.map((r) => r[0])).size).toBe(total + 1);
-        const keys = data.map((r) => [r[1].toLowerCase(), r[0]]);
+      const sortedByNameThenId = (rows: string[][]) => {
+        const keys = rows.map((r) => [r[1].toLowerCase(), r[0]]);
         const sorted = [...keys].sort((a, b) =>
           a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1,
         );
         expect(keys).toEqual(sorted);
+      };
+
+      const csv = csvRows((await exportAs(caller, 'csv')).body as Buffer).slice(1);
+      expect(csv).toHaveLength(total + 1);
+      expect(new Set(csv.map((r) => r[0])).size).toBe(total + 1);
+      sortedByNameThenId(csv);
+
+      const sheets = await readWorkbook((await exportAs(caller, 'xlsx')).body as Buffer);
+      expect(sheets.map((s) => s.name)).toEqual(['DEV', 'GUARDIAN', 'No organization']);
+      const all = sheets.flatMap((s) => s.rows.slice(1));
+      expect(all).toHaveLength(total + 1);
+      expect(new Set(all.map((r) => r[0]))).toEqual(new Set(csv.map((r) => r[0])));
+      for (const sheet of sheets) {
+        const data = sheet.rows.slice(1);
+        expect(data.length).toBeGreaterThan(EXPORT_PAGE_SIZE);
+        const org = sheet.name === 'No organization' ? '' : sheet.name;
+        expect(data.every((r) => r[5] === org)).toBe(true);
+        sortedByNameThenId(data);
       }
+    });
+
+    it('?organization= limits the export to one organization (CSV, and one XLSX worksheet)', async () => {
+      const caller = await seedForExport();
+      const csv = await exportAs(caller, 'csv', 'DEV');
+      expect(csv.status).toBe(200);
+      expect(csv.headers['content-disposition']).toMatch(/filename="users-DEV-\d{8}T\d{6}Z\.csv"$/);
+      const rows = csvRows(csv.body as Buffer);
+      expect(rows[0]).toEqual(EXPORT_HEADER);
+      expect(
+        rows
+          .slice(1)
+          .map((r) => r[2])
+          .sort(),
+      ).toEqual(['alice@example.com', 'formula@example.com']);
+
+      const xlsx = await readWorkbook((await exportAs(caller, 'xlsx', 'NAWAT')).body as Buffer);
+      expect(xlsx.map((s) => s.name)).toEqual(['NAWAT']);
+      expect(xlsx[0].rows.slice(1).map((r) => r[2])).toEqual(['bob@example.com']);
+
+      // An organization without users: the header alone, in a worksheet of its name.
+      const empty = await readWorkbook((await exportAs(caller, 'xlsx', 'ESPORTS')).body as Buffer);
+      expect(empty).toEqual([{ name: 'ESPORTS', rows: [EXPORT_HEADER] }]);
+      expect(csvRows((await exportAs(caller, 'csv', 'ESPORTS')).body as Buffer)).toEqual([
+        EXPORT_HEADER,
+      ]);
+    });
+
+    it("a PRESIDENT exports its own organization's users, asked or not, and no other's", async () => {
+      await seedForExport();
+      const p = await president(Organization.NAWAT);
+      for (const organization of [undefined, 'NAWAT']) {
+        const res = await exportAs(p, 'xlsx', organization);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-disposition']).toMatch(/filename="users-NAWAT-/);
+        const sheets = await readWorkbook(res.body as Buffer);
+        expect(sheets.map((s) => s.name)).toEqual(['NAWAT']);
+        expect(
+          sheets[0].rows
+            .slice(1)
+            .map((r) => r[2])
+            .sort(),
+        ).toEqual(['bob@example.com', p.email].sort());
+      }
+      const csv = await exportAs(p, 'csv');
+      expect(csvRows(csv.body as Buffer)).toHaveLength(3);
+
+      const other = await request(t.server)
+        .get('/users/export?format=xlsx&organization=DEV')
+        .set('authorization', await bearer(t, p));
+      expectProblem(other, 403, 'outside_organization');
+      const orphan = await make({ role: Role.PRESIDENT, organization: null });
+      const none = await request(t.server)
+        .get('/users/export')
+        .set('authorization', await bearer(t, orphan));
+      expectProblem(none, 403, 'outside_organization');
     });
 
     it('round-trips: importing an export skips every row as already registered', async () => {
@@ -604,22 +733,27 @@ describe('users import and export', () => {
       ).toBe(true);
     });
 
-    it('400 for an unknown format', async () => {
+    it('400 for an unknown format or organization, naming the field', async () => {
       const caller = await adm();
       const res = await request(t.server)
         .get('/users/export?format=pdf')
         .set('authorization', await bearer(t, caller));
       expectProblem(res, 400, 'validation_failed');
       expect(res.body.errors).toEqual([{ field: 'format', message: 'format must be csv or xlsx' }]);
+      for (const bad of ['ACME', 'dev', '', 'DEV&organization=NAWAT']) {
+        const org = await request(t.server)
+          .get(`/users/export?format=xlsx&organization=${bad}`)
+          .set('authorization', await bearer(t, caller));
+        expectProblem(org, 400, 'validation_failed');
+        expect(org.body.errors).toEqual([expect.objectContaining({ field: 'organization' })]);
+      }
     });
 
-    it('403 for a PRESIDENT and a USER', async () => {
-      for (const user of [await president(), await make()]) {
-        const res = await request(t.server)
-          .get('/users/export?format=csv')
-          .set('authorization', await bearer(t, user));
-        expectProblem(res, 403, 'role_required');
-      }
+    it('403 for a USER', async () => {
+      const res = await request(t.server)
+        .get('/users/export?format=csv')
+        .set('authorization', await bearer(t, await make()));
+      expectProblem(res, 403, 'role_required');
     });
   });
 });

@@ -342,6 +342,7 @@ describe('users', () => {
         last_login_at: null,
         created_at: expect.any(String),
         updated_at: expect.any(String),
+        warnings: [],
       });
       const stored = await reload(res.body.id);
       expect(stored!.passwordHash).toMatch(/^\$2b\$04\$/);
@@ -469,6 +470,86 @@ describe('users', () => {
         'role_not_allowed',
       );
       expect(await t.dataSource.getRepository(User).count()).toBe(1);
+    });
+    it('takes the ra from a student address when none is given', async () => {
+      const caller = await adm();
+      for (const ra of [undefined, null]) {
+        const email = ra === undefined ? '21.01234-5@maua.br' : '22.00042-1@maua.br';
+        const res = await post(caller, '/users', body({ email, ra }));
+        expect(res.status).toBe(201);
+        expect(res.body.ra).toBe(email.split('@')[0]);
+        expect(res.body.warnings).toEqual([]);
+        const stored = await t.dataSource.getRepository(User).findOneBy({ id: res.body.id });
+        expect(stored!.ra).toBe(email.split('@')[0]);
+      }
+      const other = await post(caller, '/users', body({ email: 'ana@maua.br', ra: undefined }));
+      expect(other.body.ra).toBeNull();
+    });
+
+    it('keeps a given ra that disagrees with the address, and flags it in warnings', async () => {
+      const caller = await adm();
+      const res = await post(
+        caller,
+        '/users',
+        body({ email: '21.01234-5@maua.br', ra: '23.99999-9' }),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body.ra).toBe('23.99999-9');
+      expect(res.body.warnings).toEqual([
+        {
+          field: 'ra',
+          code: 'ra_differs_from_email',
+          message: expect.stringMatching(/23\.99999-9.*21\.01234-5/),
+        },
+      ]);
+      // The same number written without punctuation agrees.
+      const same = await post(
+        caller,
+        '/users',
+        body({ email: '21.05555-5@maua.br', ra: '21055555' }),
+      );
+      expect(same.body).toMatchObject({ ra: '21055555', warnings: [] });
+    });
+
+    it('ALLOWED_EMAIL_DOMAINS: another domain is 400 naming the email; PATCH cannot change it', async () => {
+      const strict = await createTestApp({ ALLOWED_EMAIL_DOMAINS: 'maua.br' });
+      try {
+        const caller = await createUser(strict.dataSource, {
+          role: Role.ADM,
+          organization: null,
+          email: 'admin@elsewhere.org',
+        });
+        const auth = await bearer(strict, caller);
+        const refused = await request(strict.server)
+          .post('/users')
+          .set('authorization', auth)
+          .send(body({ email: 'ana@gmail.com' }));
+        expectProblem(refused, 400, 'email_domain_not_allowed');
+        expect(refused.body.errors).toEqual([
+          { field: 'email', message: 'email must be an address of maua.br' },
+        ]);
+        // A look-alike domain is not the domain.
+        const lookalike = await request(strict.server)
+          .post('/users')
+          .set('authorization', auth)
+          .send(body({ email: 'ana@evil-maua.br' }));
+        expectProblem(lookalike, 400, 'email_domain_not_allowed');
+        expect(await strict.dataSource.getRepository(User).count()).toBe(1);
+
+        const ok = await request(strict.server)
+          .post('/users')
+          .set('authorization', auth)
+          .send(body({ email: 'Ana@MAUA.br' }));
+        expect(ok.status).toBe(201);
+        const moved = await request(strict.server)
+          .patch(`/users/${ok.body.id}`)
+          .set('authorization', auth)
+          .send({ email: 'ana@gmail.com' });
+        expectProblem(moved, 400, 'validation_failed');
+        expect(moved.body.errors).toEqual([expect.objectContaining({ field: 'email' })]);
+      } finally {
+        await strict.close();
+      }
     });
   });
 

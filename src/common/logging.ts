@@ -55,6 +55,19 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 /**
+ * Writes text as it is (not a JSON line) to the logger's destination, after every line logged
+ * so far: stdout through pino is asynchronous, so a direct process.stdout.write would overtake
+ * lines still queued. For the few human-facing blocks, such as the first-run sign-in block.
+ */
+export function writeRaw(logger: Logger, text: string): void {
+  const destination = (logger as unknown as Record<symbol, { write(s: string): unknown }>)[
+    pino.symbols.streamSym
+  ];
+  if (destination) destination.write(text);
+  else process.stdout.write(text);
+}
+
+/**
  * Nest's LoggerService on top of the same pino instance. Nest calls it as
  * (message, ...params, context): an object message becomes the log fields and a string param
  * its text; for error(), a string param that looks like a stack trace is kept as `stack`.

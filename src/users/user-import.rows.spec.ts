@@ -92,6 +92,45 @@ describe('import rows', () => {
       parseImportRow(['Ana Lima', 'a@example.com', 'ADM', 'NAWAT', 'APPROVED'], map, president),
     ).toMatchObject({ ok: false, reason: 'forbidden: A PRESIDENT may create only USERs.' });
   });
+
+  it('refuses a valid row whose email domain is not allowed, with the reason email_domain_not_allowed', () => {
+    const rules = { allowedEmailDomains: ['maua.br'] };
+    const row = (email: string) => ['Ana Lima', email, 'USER', 'DEV', 'APPROVED'];
+    expect(parseImportRow(row('a@maua.br'), header(), adm, rules)).toMatchObject({ ok: true });
+    expect(parseImportRow(row('a@gmail.com'), header(), adm, rules)).toEqual({
+      ok: false,
+      email: 'a@gmail.com',
+      reason: 'email_domain_not_allowed',
+    });
+    // The row's own problems are named first.
+    expect(parseImportRow(['A', 'a@gmail.com', 'USER', 'DEV', ''], header(), adm, rules)).toEqual({
+      ok: false,
+      email: 'a@gmail.com',
+      reason: expect.stringMatching(/^name must/),
+    });
+    expect(parseImportRow(row('a@gmail.com'), header(), adm)).toMatchObject({ ok: true });
+  });
+
+  it('takes a blank ra from a student address; flags a given one that disagrees', () => {
+    const row = (email: string, ra: string) => ['Ana Lima', email, 'USER', 'DEV', '', ra];
+    expect(parseImportRow(row('21.01234-5@maua.br', ''), header(), adm)).toEqual({
+      ok: true,
+      value: expect.objectContaining({ ra: '21.01234-5' }),
+    });
+    expect(parseImportRow(row('21.01234-5@maua.br', '21012345'), header(), adm)).toEqual({
+      ok: true,
+      value: expect.objectContaining({ ra: '21012345' }),
+    });
+    expect(parseImportRow(row('21.01234-5@maua.br', '22.00001-1'), header(), adm)).toEqual({
+      ok: true,
+      value: expect.objectContaining({ ra: '22.00001-1' }),
+      warning: {
+        field: 'ra',
+        code: 'ra_differs_from_email',
+        message: expect.stringContaining('21.01234-5'),
+      },
+    });
+  });
 });
 
 describe('file detection', () => {

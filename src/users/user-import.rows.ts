@@ -1,4 +1,6 @@
 import { isEmail } from 'class-validator';
+import { EMAIL_DOMAIN_NOT_ALLOWED } from './dto/import-result.dto';
+import { FieldWarning, isEmailDomainAllowed, resolveRa } from './user-email-rules';
 import { Actor, checkCreate } from './user-permissions';
 import { Course, Organization, RA_PATTERN, Role, UserState } from './user.enums';
 
@@ -27,7 +29,14 @@ export interface ImportRow {
 }
 
 export type RowResult =
-  { ok: true; value: ImportRow } | { ok: false; email: string | null; reason: string };
+  | { ok: true; value: ImportRow; warning?: FieldWarning }
+  | { ok: false; email: string | null; reason: string };
+
+/** What the import checks besides the row itself. */
+export interface ImportRules {
+  /** ALLOWED_EMAIL_DOMAINS; empty means any domain. */
+  allowedEmailDomains: readonly string[];
+}
 
 /** Case-insensitive column names; the first occurrence of a name wins. */
 export function mapHeader(cells: string[]): { map: ColumnMap } | { missing: string[] } {
@@ -68,9 +77,16 @@ function enumValue<T extends string>(value: string, allowed: Set<string>): T | u
 
 /**
  * Validates one data row. Blank optional values become null; a blank state is PENDING; a
- * PRESIDENT's blank organization is its own. Every problem of the row is named in the reason.
+ * PRESIDENT's blank organization is its own; a blank ra is the one in a student address.
+ * Every problem of the row is named in the reason; a valid row whose email's domain is not
+ * allowed is refused with the reason `email_domain_not_allowed`.
  */
-export function parseImportRow(cells: string[], map: ColumnMap, actor: Actor): RowResult {
+export function parseImportRow(
+  cells: string[],
+  map: ColumnMap,
+  actor: Actor,
+  rules: ImportRules = { allowedEmailDomains: [] },
+): RowResult {
   const problems: string[] = [];
 
   const name = cell(cells, map.name);
@@ -102,8 +118,8 @@ export function parseImportRow(cells: string[], map: ColumnMap, actor: Actor): R
     else problems.push(`state must be one of ${[...STATES].join(', ')}`);
   }
 
-  const ra = cell(cells, map.ra) || null;
-  if (ra !== null && !RA_PATTERN.test(ra)) problems.push('ra must look like 21.01234-5');
+  const givenRa = cell(cells, map.ra) || null;
+  if (givenRa !== null && !RA_PATTERN.test(givenRa)) problems.push('ra must look like 21.01234-5');
 
   const courseText = cell(cells, map.course);
   let course: Course | null = null;
@@ -125,11 +141,17 @@ export function parseImportRow(cells: string[], map: ColumnMap, actor: Actor): R
   const reportedEmail = email || null;
   if (problems.length > 0) return { ok: false, email: reportedEmail, reason: problems.join('; ') };
 
+  if (!isEmailDomainAllowed(email, rules.allowedEmailDomains)) {
+    return { ok: false, email, reason: EMAIL_DOMAIN_NOT_ALLOWED };
+  }
+
   const denial = checkCreate(actor, { role: role!, organization });
   if (denial) return { ok: false, email: reportedEmail, reason: `forbidden: ${denial.detail}` };
 
+  const { ra, warning } = resolveRa(email, givenRa);
   return {
     ok: true,
     value: { name, email, role: role!, organization, state, ra, course, year },
+    ...(warning ? { warning } : {}),
   };
 }

@@ -6,6 +6,7 @@ import {
   checkCreate,
   checkDelete,
   checkUpdate,
+  exportScope,
   hidesIdOf,
   Target,
 } from './user-permissions';
@@ -242,6 +243,37 @@ describe('user permission rules', () => {
           checkCreate(plain(), { role: Role.USER, organization: Organization.DEV }),
         ).toMatchObject({ code: 'cannot_act_on_others' });
       });
+    });
+  });
+
+  describe('export', () => {
+    it('ADM: everyone, or the organization it names', () => {
+      expect(exportScope(adm(), undefined)).toEqual({ organization: undefined });
+      expect(exportScope(adm(), Organization.NAWAT)).toEqual({ organization: Organization.NAWAT });
+    });
+
+    it('PRESIDENT: its own organization, named or not; never another', () => {
+      expect(exportScope(president(Organization.DEV), undefined)).toEqual({
+        organization: Organization.DEV,
+      });
+      expect(exportScope(president(Organization.DEV), Organization.DEV)).toEqual({
+        organization: Organization.DEV,
+      });
+      expect(exportScope(president(Organization.DEV), Organization.NAWAT)).toMatchObject({
+        code: 'outside_organization',
+      });
+      expect(exportScope(president(null), undefined)).toMatchObject({
+        code: 'outside_organization',
+      });
+    });
+
+    it('USER and inactive callers: no', () => {
+      expect(exportScope(plain(), Organization.DEV)).toMatchObject({
+        code: 'cannot_act_on_others',
+      });
+      expect(exportScope(user(Role.ADM, null, ActiveStatus.DISCONNECTED), undefined)).toMatchObject(
+        { code: 'inactive_caller' },
+      );
     });
   });
 

@@ -125,6 +125,34 @@ export function checkCreate(
   }
 }
 
+/**
+ * GET /users/export: an ADM exports everyone, or one organization when it names one; a
+ * PRESIDENT its own organization (also when it names none), never another's. Answers the
+ * organization to export (undefined: every user) or a Denial.
+ */
+export function exportScope(
+  actor: Actor,
+  requested: Organization | undefined,
+): { organization: Organization | undefined } | Denial {
+  if (actor.active !== ActiveStatus.ACTIVE) {
+    return deny('inactive_caller', 'Only an ACTIVE user may export users.');
+  }
+  switch (actor.role) {
+    case Role.ADM:
+      return { organization: requested };
+    case Role.PRESIDENT:
+      if (actor.organization === null) {
+        return deny('outside_organization', 'A PRESIDENT without an organization exports nothing.');
+      }
+      if (requested !== undefined && requested !== actor.organization) {
+        return deny('outside_organization', 'A PRESIDENT may export only its own organization.');
+      }
+      return { organization: actor.organization };
+    default:
+      return deny('cannot_act_on_others', 'A USER may not export users.');
+  }
+}
+
 /** PATCH /users/:id, given only the fields whose value changes. */
 export function checkUpdate(actor: Actor, target: Target, changes: UserChanges): Denial | null {
   const general = checkActOn(actor, target);

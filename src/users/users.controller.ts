@@ -39,7 +39,7 @@ import { ImportResultDto } from './dto/import-result.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
 import { UpdateUserDto } from './dto/update-user.dto';
 import { UserPageDto } from './dto/user-page.dto';
-import { UserResponseDto } from './dto/user-response.dto';
+import { CreatedUserResponseDto, UserResponseDto } from './dto/user-response.dto';
 import { UserExportService } from './user-export.service';
 import { UserImportService } from './user-import.service';
 import { Role } from './user.enums';
@@ -76,14 +76,26 @@ export class UsersController {
   }
 
   @Get('export')
-  @Roles(Role.ADM)
-  @ApiOperation({ summary: 'Export every user as CSV or XLSX (streamed)' })
+  @Roles(Role.ADM, Role.PRESIDENT)
+  @ApiOperation({
+    summary: 'Export users as CSV or XLSX (streamed)',
+    description:
+      'CSV: one file sorted like the list. XLSX: one worksheet per organization, named after ' +
+      'it, and "No organization" for users without one. `organization` limits the export to ' +
+      "one; a PRESIDENT exports its own organization's only.",
+  })
   @ApiProduces('text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
   @ApiOkResponse({ description: 'the file', schema: { type: 'string', format: 'binary' } })
-  @ApiBadRequestResponse({ description: 'format is not csv or xlsx' })
-  @ApiForbiddenResponse({ description: 'not an ADM' })
-  async export(@Query() query: ExportQueryDto, @Res() reply: FastifyReply): Promise<void> {
-    const file = await this.exporter.open(query.format);
+  @ApiBadRequestResponse({ description: 'format or organization is not valid' })
+  @ApiForbiddenResponse({
+    description: 'a USER; a PRESIDENT asking for another organization (outside_organization)',
+  })
+  async export(
+    @CurrentUser() caller: AuthUser,
+    @Query() query: ExportQueryDto,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const file = await this.exporter.open(caller, query.format, query.organization);
     await reply
       .header('content-type', file.contentType)
       .header('content-disposition', `attachment; filename="${file.filename}"`)
@@ -164,15 +176,24 @@ export class UsersController {
 
   @Post()
   @Roles(Role.ADM, Role.PRESIDENT)
-  @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiBadRequestResponse({ description: 'invalid body or unknown field' })
+  @ApiOperation({
+    summary: 'Create a user',
+    description:
+      '`ra` defaults to the one in a student address (`21.01234-5@domain`); a given `ra` that ' +
+      'disagrees with it is kept and flagged in `warnings` (code `ra_differs_from_email`).',
+  })
+  @ApiCreatedResponse({ type: CreatedUserResponseDto })
+  @ApiBadRequestResponse({
+    description: 'invalid body or unknown field; email_domain_not_allowed (ALLOWED_EMAIL_DOMAINS)',
+  })
   @ApiForbiddenResponse({ description: 'a permission rule forbids it' })
   @ApiConflictResponse({ description: 'email already registered (user_email_taken)' })
   async create(
     @CurrentUser() caller: AuthUser,
     @Body() dto: CreateUserDto,
-  ): Promise<UserResponseDto> {
-    return UserResponseDto.from(await this.users.create(caller, dto));
+  ): Promise<CreatedUserResponseDto> {
+    const { user, warnings } = await this.users.create(caller, dto);
+    return CreatedUserResponseDto.withWarnings(user, warnings);
   }
 
   @Patch(':id')

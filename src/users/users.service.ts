@@ -10,12 +10,14 @@ import { fetchPage, KeysetQuery, Page } from '../common/pagination/keyset';
 import { raw, Sql, sql } from '../common/pagination/sql';
 import { AppError } from '../common/errors/app-error';
 import { revokeUserSessions } from '../sessions/revoke-user-sessions';
+import { AppConfig } from '../config/app-config';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersQueryDto } from './dto/list-users-query.dto';
 import type { UpdateUserDto } from './dto/update-user.dto';
 import { UserResponseDto } from './dto/user-response.dto';
 import { UserSummaryDto, userListItem } from './dto/user-summary.dto';
 import { User } from './entities/user.entity';
+import { FieldWarning, isEmailDomainAllowed, resolveRa } from './user-email-rules';
 import {
   bumpsTokenVersion,
   canView,
@@ -103,6 +105,15 @@ function emailTaken(): AppError {
   return AppError.conflict('A user with that email already exists.', 'user_email_taken');
 }
 
+/** ALLOWED_EMAIL_DOMAINS refuses the address: a 400 naming the field. */
+export function emailDomainNotAllowed(allowedDomains: readonly string[]): AppError {
+  return AppError.badRequest(
+    'The email is not in a domain this portal accepts.',
+    [{ field: 'email', message: `email must be an address of ${allowedDomains.join(', ')}` }],
+    'email_domain_not_allowed',
+  );
+}
+
 function isUniqueViolation(err: unknown): boolean {
   return (
     err instanceof QueryFailedError &&
@@ -122,6 +133,7 @@ export class UsersService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly config: AppConfig,
   ) {}
 
   /** The id must already be a validated UUID (see UuidParam). */
@@ -190,8 +202,15 @@ export class UsersService {
     };
   }
 
-  /** POST /users. A PRESIDENT's user lands in the PRESIDENT's organization unless given. */
-  async create(actor: AuthUser, dto: CreateUserDto): Promise<User> {
+  /**
+   * POST /users. A PRESIDENT's user lands in the PRESIDENT's organization unless given. The
+   * email's domain must be allowed (ALLOWED_EMAIL_DOMAINS); `ra` defaults to the one in a
+   * student address, and a given one that disagrees with it is kept and flagged.
+   */
+  async create(
+    actor: AuthUser,
+    dto: CreateUserDto,
+  ): Promise<{ user: User; warnings: FieldWarning[] }> {
     const organization =
       dto.organization !== undefined
         ? dto.organization
@@ -200,10 +219,14 @@ export class UsersService {
           : null;
     const denial = checkCreate(actor, { role: dto.role, organization });
     if (denial) throw forbidden(denial);
+    if (!isEmailDomainAllowed(dto.email, this.config.allowedEmailDomains)) {
+      throw emailDomainNotAllowed(this.config.allowedEmailDomains);
+    }
+    const { ra, warning } = resolveRa(dto.email, dto.ra);
 
     const passwordHash = dto.password ? await this.hasher.hash(dto.password) : null;
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      const user = await this.dataSource.transaction(async (manager) => {
         if (await manager.exists(User, { where: { email: dto.email } })) throw emailTaken();
         const user = manager.create(User, {
           name: dto.name,
@@ -212,7 +235,7 @@ export class UsersService {
           organization,
           course: dto.course ?? null,
           year: dto.year ?? null,
-          ra: dto.ra ?? null,
+          ra,
           state: dto.state ?? UserState.PENDING,
           active: dto.active ?? ActiveStatus.ACTIVE,
           passwordHash,
@@ -232,6 +255,7 @@ export class UsersService {
         );
         return created;
       });
+      return { user, warnings: warning ? [warning] : [] };
     } catch (err) {
       // Two requests for the same email at once: the unique index decides.
       if (isUniqueViolation(err)) throw emailTaken();

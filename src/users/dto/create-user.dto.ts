@@ -64,6 +64,8 @@ export class CreateUserDto {
     pattern: RA_PATTERN.source,
     nullable: true,
     example: '21.01234-5',
+    description:
+      'on create, left out or null: the RA of a student address (21.01234-5@domain), if any',
   })
   @IsOptional()
   @Trim()

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsEnum, IsIn, IsOptional } from 'class-validator';
+import { Organization } from '../user.enums';
 
 export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -9,4 +10,15 @@ export class ExportQueryDto {
   @IsOptional()
   @IsIn(EXPORT_FORMATS, { message: 'format must be csv or xlsx' })
   format: ExportFormat = 'csv';
+
+  @ApiPropertyOptional({
+    enum: Organization,
+    description:
+      "only this organization's users (one worksheet in XLSX); a PRESIDENT's own by default",
+  })
+  @IsOptional()
+  @IsEnum(Organization, {
+    message: `organization must be one of ${Object.values(Organization).join(', ')}`,
+  })
+  organization?: Organization;
 }

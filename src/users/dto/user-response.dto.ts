@@ -37,3 +37,20 @@ export class UserResponseDto {
     };
   }
 }
+
+/** Something accepted but worth a look, e.g. a given `ra` that disagrees with the address. */
+export class FieldWarningDto {
+  @ApiProperty({ example: 'ra' }) field: string;
+  @ApiProperty({ example: 'ra_differs_from_email', description: 'stable, snake_case' })
+  code: string;
+  @ApiProperty() message: string;
+}
+
+/** POST /users: the user, plus `warnings` (empty when there is nothing to flag). */
+export class CreatedUserResponseDto extends UserResponseDto {
+  @ApiProperty({ type: [FieldWarningDto] }) warnings: FieldWarningDto[];
+
+  static withWarnings(user: User, warnings: FieldWarningDto[]): CreatedUserResponseDto {
+    return { ...UserResponseDto.from(user), warnings: warnings.map((w) => ({ ...w })) };
+  }
+}

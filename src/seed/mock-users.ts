@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { User } from './entities/user.entity';
-import { ActiveStatus, Course, Organization, Role, UserState } from './user.enums';
+import { User } from '../users/entities/user.entity';
+import { ActiveStatus, Course, Organization, Role, UserState } from '../users/user.enums';
 
 /** The password of the mock users when SEED_PASSWORD is not set (local data only; see docs/api.md). */
 export const DEFAULT_SEED_PASSWORD = 'portal-dev-password';
@@ -63,17 +63,25 @@ export interface SeedResult {
 
 /**
  * Inserts the mock users that are missing (by email); existing ones are left as they are, so
- * running the seed again changes nothing.
+ * running the seed again changes nothing. The password is hashed only when one is missing.
  */
 export async function seedMockUsers(
   dataSource: DataSource,
-  passwordHash: string,
+  passwordHash: string | (() => Promise<string>),
 ): Promise<SeedResult> {
+  const existing: Array<{ email: string }> = await dataSource.query(
+    'SELECT email FROM users WHERE email = ANY($1)',
+    [SEED_USERS.map((u) => u.email)],
+  );
+  if (existing.length === SEED_USERS.length) {
+    return { created: [], existing: SEED_USERS.map((u) => u.email) };
+  }
+  const hash = typeof passwordHash === 'string' ? passwordHash : await passwordHash();
   const result = await dataSource
     .createQueryBuilder()
     .insert()
     .into(User)
-    .values(SEED_USERS.map((u) => ({ ...u, state: UserState.APPROVED, passwordHash })))
+    .values(SEED_USERS.map((u) => ({ ...u, state: UserState.APPROVED, passwordHash: hash })))
     .orIgnore()
     .returning(['email'])
     .execute();
