@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConfigError, loadConfig } from './app-config';
-import { regionOf, resolveSecrets } from './secrets';
+import { regionOf, resolveDatabaseSecret, resolveSecrets } from './secrets';
 
 const sm = mockClient(SecretsManagerClient);
 const JWT = 'j'.repeat(48);
@@ -141,5 +141,31 @@ describe('resolveSecrets', () => {
     );
     expect(regions).toEqual(['sa-east-1']);
     expect(regionOf('portal/jwt')).toBeUndefined();
+  });
+});
+
+describe('resolveDatabaseSecret (the migration and purge tasks)', () => {
+  beforeEach(() => sm.reset());
+
+  it('reads the database secret and leaves every other secret id unread', async () => {
+    secrets({ 'portal/db': 'postgres://app:pw@db.internal:5432/portal', 'portal/jwt': JWT });
+    const env = {
+      DATABASE_SECRET_ID: 'portal/db',
+      JWT_SECRET_ID: 'portal/jwt',
+      // Would be refused by the app ("not both"): none of the migrator's business.
+      JWT_SECRET: 'x',
+    };
+    const out = await resolveDatabaseSecret(env);
+    expect(out.DATABASE_URL).toBe('postgres://app:pw@db.internal:5432/portal');
+    expect(out.JWT_SECRET).toBe('x');
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      'portal/db',
+    ]);
+  });
+
+  it('calls nothing without DATABASE_SECRET_ID, whatever else is set', async () => {
+    const env = { DATABASE_URL: 'postgres://h/db', JWT_SECRET_ID: 'portal/jwt' };
+    await expect(resolveDatabaseSecret(env)).resolves.toBe(env);
+    expect(sm.calls()).toHaveLength(0);
   });
 });

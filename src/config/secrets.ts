@@ -1,6 +1,6 @@
 import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError } from './app-config';
+import { ConfigError } from './config-error';
 
 /**
  * Secrets Manager at start: `DATABASE_SECRET_ID` and `JWT_SECRET_ID` name secrets whose values
@@ -17,12 +17,32 @@ export interface SecretSources {
 const JWT_KEYS = ['jwt_secret', 'JWT_SECRET', 'secret'];
 
 /** Returns a copy of env with DATABASE_URL / JWT_SECRET filled in from Secrets Manager. */
-export async function resolveSecrets(
+export function resolveSecrets(
   env: NodeJS.ProcessEnv = process.env,
   sources: SecretSources = {},
 ): Promise<NodeJS.ProcessEnv> {
+  return resolve(env, sources, 'all');
+}
+
+/**
+ * DATABASE_SECRET_ID alone, for the migration and purge tasks: every other secret id is left
+ * unread, so their task roles need no access to the signing keys.
+ */
+export function resolveDatabaseSecret(
+  env: NodeJS.ProcessEnv = process.env,
+  sources: SecretSources = {},
+): Promise<NodeJS.ProcessEnv> {
+  return resolve(env, sources, 'database');
+}
+
+async function resolve(
+  env: NodeJS.ProcessEnv,
+  sources: SecretSources,
+  scope: 'all' | 'database',
+): Promise<NodeJS.ProcessEnv> {
   const databaseSecretId = nonEmpty(env.DATABASE_SECRET_ID);
-  const jwtSecretId = nonEmpty(env.JWT_SECRET_ID);
+  // Add any further secret id below this line, inside scope 'all' only.
+  const jwtSecretId = scope === 'all' ? nonEmpty(env.JWT_SECRET_ID) : undefined;
   if (!databaseSecretId && !jwtSecretId) return env;
 
   const problems: string[] = [];
