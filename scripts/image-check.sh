@@ -81,7 +81,7 @@ cat >"$CONTAINERS_STORAGE_CONF" <<EOF
 [storage]
 driver = "${IMAGE_CHECK_STORAGE_DRIVER:-overlay}"
 graphroot = "$CACHE/storage"
-runroot = "/run/portal-api-image-check"
+runroot = "/run/portal-api-image-check-$(printf '%s' "$CACHE" | sha256sum | cut -c1-8)"
 EOF
 
 say() { printf '%s\n' "$*"; }
