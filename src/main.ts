@@ -35,11 +35,13 @@ async function bootstrap(): Promise<void> {
 
   let embedded: EmbeddedDatabase | undefined;
   if (!config.databaseUrl) {
-    log('info', `DATABASE_URL is not set: starting embedded PostgreSQL in ${config.embeddedPgDir}`);
+    log('info', 'DATABASE_URL is not set: starting embedded PostgreSQL');
     embedded = await startEmbeddedPostgres({
       dir: config.embeddedPgDir,
       port: config.embeddedPgPort,
+      log: (m) => log('info', `embedded PostgreSQL: ${m}`),
     });
+    log('info', `embedded PostgreSQL on port ${config.embeddedPgPort}, data in ${embedded.dir}`);
     config.databaseUrl = embedded.url;
   }
 

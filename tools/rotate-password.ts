@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../ormconfig';
-import { ConfigError, loadConfig } from '../src/config/app-config';
-import { regionOf, resolveSecrets } from '../src/config/secrets';
+import { ConfigError } from '../src/config/config-error';
+import { loadDatabaseConfig } from '../src/config/database-config';
+import { regionOf, resolveDatabaseSecret } from '../src/config/secrets';
 import { Organization, Role } from '../src/users/user.enums';
 import { parseOptions, requireString, UsageError } from './lib/cli';
 import { ExitCode, ToolError } from './ecs/common';
@@ -72,13 +73,28 @@ export function parseRotateArgs(argv: string[], env: NodeJS.ProcessEnv): RotateA
   };
 }
 
+/** BCRYPT_COST as the API validates it (4..15, default 12): the hash must be one it accepts. */
+export function bcryptCostOf(env: NodeJS.ProcessEnv): number {
+  const raw = env.BCRYPT_COST?.trim();
+  if (!raw) return 12;
+  const cost = Number(raw);
+  if (!Number.isInteger(cost) || cost < 4 || cost > 15) {
+    throw new ConfigError(['BCRYPT_COST must be a whole number from 4 to 15']);
+  }
+  return cost;
+}
+
 async function main(): Promise<void> {
   const args = parseRotateArgs(process.argv.slice(2), process.env);
   if (args === 'help') {
     console.log(USAGE);
     return;
   }
-  const config = loadConfig(await resolveSecrets(process.env));
+  // The database settings and BCRYPT_COST only: the rotation task's role needs no access to
+  // the API's signing keys (docs/deploy.md, IAM).
+  const env = await resolveDatabaseSecret(process.env);
+  const config = loadDatabaseConfig(env);
+  const bcryptCost = bcryptCostOf(env);
   if (!config.databaseUrl) {
     throw new UsageError('DATABASE_URL or DATABASE_SECRET_ID is required');
   }
@@ -99,7 +115,7 @@ async function main(): Promise<void> {
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000 },
     });
     const result = await rotatePassword(
-      { ...args, bcryptCost: config.bcryptCost },
+      { ...args, bcryptCost },
       { secrets, dataSource, out: (l) => console.log(l) },
     );
     console.log(

@@ -37,7 +37,7 @@ describe('MicrosoftSigningKeys (against a loopback fake Entra)', () => {
     keys = new MicrosoftSigningKeys(
       {
         microsoftAuthority: entra.authority,
-        microsoftKeysTimeoutMs: 300,
+        microsoftKeysTimeoutMs: 2_000, // generous: a loaded CI machine; 'slow' never answers
       } as AppConfig,
       clock,
     );

@@ -1,4 +1,4 @@
-import { plainToInstance, Transform, Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
   IsEmail,
@@ -14,29 +14,25 @@ import {
   Min,
   MaxLength,
   MinLength,
-  validateSync,
 } from 'class-validator';
 import { validateCronExpression } from 'cron';
-import {
-  DatabaseTls,
-  RDS_CA_BUNDLE,
-  readCaBundle,
-  tlsParametersOf,
-} from '../database/database-tls';
 import {
   generateSigningKeysJson,
   parseSigningKeySet,
   SigningKeySet,
   SigningKeysError,
 } from '../auth/signing-keys';
+import { ConfigError } from './config-error';
+import {
+  DatabaseConfig,
+  DatabaseEnvironmentVariables,
+  databaseProblems,
+  databaseSettings,
+  toBool,
+  validateEnvironment,
+} from './database-config';
 
-const toBool = ({ value }: { value: unknown }): unknown => {
-  if (typeof value !== 'string') return value;
-  const v = value.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
-  return value;
-};
+export { ConfigError };
 
 const DURATION = /^\d+\s*(s|m|h|d)?$/;
 
@@ -49,11 +45,12 @@ const toLowerList = ({ value }: { value: unknown }): unknown =>
         .filter((d) => d.length > 0)
     : value;
 
-/** Raw environment, validated once at start. Names match the variables. */
-class EnvironmentVariables {
-  @IsIn(['development', 'test', 'production'])
-  NODE_ENV: 'development' | 'test' | 'production' = 'development';
-
+/**
+ * Raw environment, validated once at start. Names match the variables. The database ones
+ * (NODE_ENV, DATABASE_*, EMBEDDED_PG_*) live in ./database-config, which the migration and
+ * purge tasks load alone.
+ */
+class EnvironmentVariables extends DatabaseEnvironmentVariables {
   @Type(() => Number)
   @IsInt()
   @Min(0)
@@ -62,42 +59,6 @@ class EnvironmentVariables {
 
   @IsString()
   HOST = '0.0.0.0';
-
-  @IsOptional()
-  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
-  DATABASE_URL?: string;
-
-  @Transform(toBool)
-  @IsBoolean()
-  DATABASE_SSL = false;
-
-  @IsString()
-  DATABASE_SSL_CA = RDS_CA_BUNDLE;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  DATABASE_POOL_SIZE = 10;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  DATABASE_STATEMENT_TIMEOUT_MS = 10_000;
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  DATABASE_CONNECT_TIMEOUT_MS = 3_000;
-
-  @IsString()
-  EMBEDDED_PG_DIR = 'data/postgres';
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(1024)
-  @Max(65535)
-  EMBEDDED_PG_PORT = 5433;
 
   @IsOptional()
   @Transform(toBool)
@@ -213,27 +174,10 @@ class EnvironmentVariables {
   SEED_PASSWORD?: string;
 }
 
-export class ConfigError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
-
 /** Typed, validated configuration. Injected as a value; never read process.env elsewhere. */
-export class AppConfig {
-  nodeEnv: 'development' | 'test' | 'production';
+export class AppConfig extends DatabaseConfig {
   port: number;
   host: string;
-  /** Undefined means: start an embedded PostgreSQL (local use only). */
-  databaseUrl?: string;
-  /** Verified TLS (the CA file the server's certificate must chain to), or false for none. */
-  databaseSsl: DatabaseTls | false;
-  databasePoolSize: number;
-  databaseStatementTimeoutMs: number;
-  databaseConnectTimeoutMs: number;
-  embeddedPgDir: string;
-  embeddedPgPort: number;
   runMigrationsOnStart: boolean;
   /** Signs access tokens (current key) and verifies them (every key of the set). */
   jwtSigningKeys: SigningKeySet;
@@ -300,17 +244,10 @@ function seconds(value: unknown): number | undefined {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  // Empty strings count as unset, as they do in most deployment tools.
-  const raw = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
-  const errors = validateSync(vars, { skipMissingProperties: false, whitelist: false });
-  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  const { vars, problems } = validateEnvironment(EnvironmentVariables, env);
+  problems.push(...databaseProblems(vars));
 
   if (vars.NODE_ENV === 'production') {
-    if (!vars.DATABASE_URL)
-      problems.push('DATABASE_URL is required in production (or DATABASE_SECRET_ID)');
     if (!vars.JWT_SIGNING_KEYS) {
       problems.push(
         'JWT_SIGNING_KEYS is required in production (or JWT_SIGNING_KEYS_SECRET_ID; see scripts/generate-and-store-keys.sh)',
@@ -336,21 +273,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       }
     }
   }
-  if (vars.DATABASE_URL && tlsParametersOf(vars.DATABASE_URL).length > 0) {
-    problems.push(
-      `DATABASE_URL must not carry ${tlsParametersOf(vars.DATABASE_URL).join(', ')}: TLS is set by DATABASE_SSL and DATABASE_SSL_CA`,
-    );
-  }
-  if (vars.DATABASE_SSL) {
-    try {
-      readCaBundle(vars.DATABASE_SSL_CA);
-    } catch (err) {
-      problems.push(`DATABASE_SSL_CA: ${(err as Error).message}`);
-    }
-  }
   for (const gone of ['JWT_SECRET', 'JWT_SECRET_ID']) {
     // HS256 is gone: a leftover must not look like a working setting.
-    if (raw[gone] !== undefined) {
+    if (env[gone] !== undefined && env[gone] !== '') {
       problems.push(
         `${gone} is no longer read: access tokens are ES256; set JWT_SIGNING_KEYS or JWT_SIGNING_KEYS_SECRET_ID instead`,
       );
@@ -401,16 +326,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const config = new AppConfig();
   Object.assign(config, {
-    nodeEnv: vars.NODE_ENV,
+    ...databaseSettings(vars),
     port: vars.PORT,
     host: vars.HOST,
-    databaseUrl: vars.DATABASE_URL,
-    databaseSsl: vars.DATABASE_SSL ? { caFile: vars.DATABASE_SSL_CA } : false,
-    databasePoolSize: vars.DATABASE_POOL_SIZE,
-    databaseStatementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
-    databaseConnectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
-    embeddedPgDir: vars.EMBEDDED_PG_DIR,
-    embeddedPgPort: vars.EMBEDDED_PG_PORT,
     // Local runs on the embedded database migrate themselves; deployed tasks never do
     // (the deploy tool runs migrations in a one-off task first).
     runMigrationsOnStart: vars.RUN_MIGRATIONS_ON_START ?? !vars.DATABASE_URL,

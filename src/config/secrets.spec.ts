@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { generateSigningKeysJson } from '../auth/signing-keys';
 import { ConfigError, loadConfig } from './app-config';
-import { databaseLoginEnv, regionOf, resolveSecrets } from './secrets';
+import { databaseLoginEnv, regionOf, resolveDatabaseSecret, resolveSecrets } from './secrets';
 
 const sm = mockClient(SecretsManagerClient);
 const KEYS = generateSigningKeysJson();
@@ -195,5 +195,31 @@ describe('databaseLoginEnv', () => {
         'DATABASE_MIGRATOR',
       ),
     ).toThrow(/DATABASE_MIGRATOR_URL or DATABASE_MIGRATOR_SECRET_ID, not both/);
+  });
+});
+
+describe('resolveDatabaseSecret (the migration and purge tasks)', () => {
+  beforeEach(() => sm.reset());
+
+  it('reads the database secret and leaves every other secret id unread', async () => {
+    secrets({ 'portal/db': 'postgres://app:pw@db.internal:5432/portal', 'portal/jwt': KEYS });
+    const env = {
+      DATABASE_SECRET_ID: 'portal/db',
+      JWT_SIGNING_KEYS_SECRET_ID: 'portal/jwt',
+      // Would be refused by the app ("not both"): none of the migrator's business.
+      JWT_SIGNING_KEYS: 'x',
+    };
+    const out = await resolveDatabaseSecret(env);
+    expect(out.DATABASE_URL).toBe('postgres://app:pw@db.internal:5432/portal');
+    expect(out.JWT_SIGNING_KEYS).toBe('x');
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      'portal/db',
+    ]);
+  });
+
+  it('calls nothing without DATABASE_SECRET_ID, whatever else is set', async () => {
+    const env = { DATABASE_URL: 'postgres://h/db', JWT_SIGNING_KEYS_SECRET_ID: 'portal/jwt' };
+    await expect(resolveDatabaseSecret(env)).resolves.toBe(env);
+    expect(sm.calls()).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError } from './app-config';
+import { ConfigError } from './config-error';
 
 /**
  * Secrets Manager at start: `DATABASE_SECRET_ID` and `JWT_SIGNING_KEYS_SECRET_ID` name secrets
@@ -16,12 +16,32 @@ export interface SecretSources {
 }
 
 /** Returns a copy of env with DATABASE_URL / JWT_SIGNING_KEYS filled in from Secrets Manager. */
-export async function resolveSecrets(
+export function resolveSecrets(
   env: NodeJS.ProcessEnv = process.env,
   sources: SecretSources = {},
 ): Promise<NodeJS.ProcessEnv> {
+  return resolve(env, sources, 'all');
+}
+
+/**
+ * DATABASE_SECRET_ID alone, for the migration and purge tasks: every other secret id is left
+ * unread, so their task roles need no access to the signing keys.
+ */
+export function resolveDatabaseSecret(
+  env: NodeJS.ProcessEnv = process.env,
+  sources: SecretSources = {},
+): Promise<NodeJS.ProcessEnv> {
+  return resolve(env, sources, 'database');
+}
+
+async function resolve(
+  env: NodeJS.ProcessEnv,
+  sources: SecretSources,
+  scope: 'all' | 'database',
+): Promise<NodeJS.ProcessEnv> {
   const databaseSecretId = nonEmpty(env.DATABASE_SECRET_ID);
-  const keysSecretId = nonEmpty(env.JWT_SIGNING_KEYS_SECRET_ID);
+  // Add any further secret id below this line, inside scope 'all' only.
+  const keysSecretId = scope === 'all' ? nonEmpty(env.JWT_SIGNING_KEYS_SECRET_ID) : undefined;
   if (!databaseSecretId && !keysSecretId) return env;
 
   const problems: string[] = [];

