@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { UsersModule } from './users/users.module';
 import { WarningsModule } from './warnings/warnings.module';
 
@@ -20,6 +21,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         CommonModule,
+        ObservabilityModule,
         DatabaseModule,
         AuditModule,
         AuthModule,

@@ -81,7 +81,15 @@ function caller(
   organization: Organization | null,
   email = `${role.toLowerCase()}@plans.test`,
 ): AuthUser {
-  return { id, email, role, organization, active: ActiveStatus.ACTIVE, state: UserState.APPROVED };
+  return {
+    id,
+    email,
+    role,
+    organization,
+    active: ActiveStatus.ACTIVE,
+    state: UserState.APPROVED,
+    tokenVersion: 0,
+  };
 }
 
 /** A query DTO as the validation pipe would hand it over (defaults applied). */

@@ -221,6 +221,7 @@ describe('pagination (cursor pages on every list)', () => {
           organization: user.organization,
           active: user.active,
           state: user.state,
+          tokenVersion: user.tokenVersion,
         },
         Object.assign(new ListWarningsQueryDto(), { limit: 20 }),
       );

@@ -449,6 +449,7 @@ describe('users import and export', () => {
           organization: null,
           active: caller.active,
           state: caller.state,
+          tokenVersion: caller.tokenVersion,
         },
         { stream: file, filename: 'big.csv', mimetype: 'text/csv' },
       );

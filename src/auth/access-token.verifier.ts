@@ -12,6 +12,9 @@ export const JWT_ALGORITHM = 'HS256';
 
 const USER_BY_ID =
   'SELECT id, email, role, organization, active, state, token_version FROM users WHERE id = $1';
+/** The same re-read for many callers at once (the periodic check of open streams). */
+const USERS_BY_IDS =
+  'SELECT id, email, role, organization, active, state, token_version FROM users WHERE id = ANY($1::uuid[])';
 
 interface UserRow {
   id: string;
@@ -61,20 +64,46 @@ export class AccessTokenVerifier {
     // Every authenticated request runs this: one fixed, parameterized statement rather than a
     // query built by the ORM each time.
     const rows: UserRow[] = await this.dataSource.query(USER_BY_ID, [claims.sub]);
-    const user = rows[0];
-    if (!user || user.token_version !== claims.token_version) {
-      throw AppError.unauthorized('The token is no longer valid; sign in again.', 'invalid_token');
-    }
-    if (user.active !== ActiveStatus.ACTIVE) {
-      throw AppError.unauthorized('This account is not active.', 'account_inactive');
-    }
-    return {
-      id: user.id,
-      email: user.email,
-      role: user.role,
-      organization: user.organization,
-      active: user.active,
-      state: user.state,
-    };
+    return callerFrom(rows[0], claims.token_version);
   }
+
+  /**
+   * The check verify() makes after the signature, again, for callers admitted earlier (open
+   * streams): each comes back as the caller re-read now, or as the 401 a new request with its
+   * token would get (user deleted or not ACTIVE, token_version bumped). One statement for all.
+   */
+  async revalidate(
+    callers: ReadonlyArray<Pick<AuthUser, 'id' | 'tokenVersion'>>,
+  ): Promise<Array<AuthUser | AppError>> {
+    if (callers.length === 0) return [];
+    const ids = [...new Set(callers.map((c) => c.id))];
+    const rows: UserRow[] = await this.dataSource.query(USERS_BY_IDS, [ids]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return callers.map((c) => {
+      try {
+        return callerFrom(byId.get(c.id), c.tokenVersion);
+      } catch (err) {
+        return err as AppError;
+      }
+    });
+  }
+}
+
+/** The caller behind a user row read for a token of this token_version, or the 401. */
+function callerFrom(user: UserRow | undefined, tokenVersion: number): AuthUser {
+  if (!user || user.token_version !== tokenVersion) {
+    throw AppError.unauthorized('The token is no longer valid; sign in again.', 'invalid_token');
+  }
+  if (user.active !== ActiveStatus.ACTIVE) {
+    throw AppError.unauthorized('This account is not active.', 'account_inactive');
+  }
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    organization: user.organization,
+    active: user.active,
+    state: user.state,
+    tokenVersion: user.token_version,
+  };
 }

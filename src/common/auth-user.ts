@@ -9,4 +9,9 @@ export interface AuthUser {
   active: ActiveStatus;
   /** The approval state: only APPROVED callers pass the approval guard (see AllowUnapproved). */
   state: UserState;
+  /**
+   * users.token_version when the token was checked: a long-lived connection (GET
+   * /warnings/stream) re-checks it with AccessTokenVerifier.revalidate.
+   */
+  tokenVersion: number;
 }

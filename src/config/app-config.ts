@@ -5,6 +5,7 @@ import {
   IsFQDN,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   IsUrl,
@@ -37,8 +38,49 @@ const toLowerList = ({ value }: { value: unknown }): unknown =>
         .filter((d) => d.length > 0)
     : value;
 
+/**
+ * Tracing and metrics. Validated on their own too (loadTelemetryConfig): tracing must start
+ * before the app's modules load, so src/observability/preload.ts reads these first.
+ */
+class TelemetryVariables {
+  /** OTLP/HTTP collector (the ADOT sidecar: http://localhost:4318). Unset: tracing is off. */
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318' },
+  )
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @IsString()
+  @Matches(/^[\w.-]{1,100}$/, { message: 'OTEL_SERVICE_NAME must be letters, digits, . _ -' })
+  OTEL_SERVICE_NAME = 'portal-api';
+
+  /** Share of new traces recorded (parent-based: a caller's sampled flag is followed). */
+  @Type(() => Number)
+  @IsNumber({}, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  @Min(0, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  @Max(1, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  OTEL_TRACES_SAMPLER_ARG = 1;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  OTEL_METRIC_EXPORT_INTERVAL = 60_000;
+
+  /** Prometheus text format at http://METRICS_HOST:METRICS_PORT/metrics. Unset: none. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'METRICS_PORT must be a port number' })
+  @Min(1, { message: 'METRICS_PORT must be a port number' })
+  @Max(65535, { message: 'METRICS_PORT must be a port number' })
+  METRICS_PORT?: number;
+
+  @IsString()
+  METRICS_HOST = '127.0.0.1';
+}
+
 /** Raw environment, validated once at start. Names match the variables. */
-class EnvironmentVariables {
+class EnvironmentVariables extends TelemetryVariables {
   @IsIn(['development', 'test', 'production'])
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
 
@@ -164,6 +206,35 @@ class EnvironmentVariables {
 
   @IsString()
   WARNINGS_PURGE_CRON = '*/5 * * * *';
+
+  @Type(() => Number)
+  @IsInt({ message: 'STREAMS_PER_USER must be a whole number from 1 to 100' })
+  @Min(1, { message: 'STREAMS_PER_USER must be a whole number from 1 to 100' })
+  @Max(100, { message: 'STREAMS_PER_USER must be a whole number from 1 to 100' })
+  STREAMS_PER_USER = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  STREAM_HEARTBEAT_MS = 15_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  STREAM_AUTH_CHECK_INTERVAL_MS = 5_000;
+}
+
+export interface TelemetryConfig {
+  /** OTLP/HTTP base URL; undefined: no tracing and no OTLP metrics. */
+  otlpEndpoint?: string;
+  serviceName: string;
+  traceSampleRatio: number;
+  metricExportIntervalMs: number;
+  /** Serve Prometheus metrics on this port (never the public PORT); undefined: none. */
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 export class ConfigError extends Error {
@@ -213,6 +284,12 @@ export class AppConfig {
   /** Run the expired-warnings purge on a schedule in this process (off by default in tests). */
   warningsPurgeEnabled: boolean;
   warningsPurgeCron: string;
+  /** Open GET /warnings/stream connections one user may hold in one process (oldest closed). */
+  streamsPerUser: number;
+  streamHeartbeatMs: number;
+  /** How often open streams re-check their caller (deleted, deactivated, re-keyed users). */
+  streamAuthCheckIntervalMs: number;
+  telemetry: TelemetryConfig;
 }
 
 export function parseDurationSeconds(value: string): number {
@@ -223,14 +300,39 @@ export function parseDurationSeconds(value: string): number {
   return n * { s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+function validated<T extends object>(
+  cls: new () => T,
+  env: NodeJS.ProcessEnv,
+): { vars: T; problems: string[] } {
   // Empty strings count as unset, as they do in most deployment tools.
   const raw = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
-  const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const vars = plainToInstance(cls, raw, { exposeDefaultValues: true });
   const errors = validateSync(vars, { skipMissingProperties: false, whitelist: false });
-  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  return { vars, problems: errors.flatMap((e) => Object.values(e.constraints ?? {})) };
+}
+
+function telemetryOf(vars: TelemetryVariables): TelemetryConfig {
+  return {
+    otlpEndpoint: vars.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''),
+    serviceName: vars.OTEL_SERVICE_NAME,
+    traceSampleRatio: vars.OTEL_TRACES_SAMPLER_ARG,
+    metricExportIntervalMs: vars.OTEL_METRIC_EXPORT_INTERVAL,
+    metricsPort: vars.METRICS_PORT,
+    metricsHost: vars.METRICS_HOST,
+  };
+}
+
+/** The tracing and metrics settings alone (the preload reads them before anything else). */
+export function loadTelemetryConfig(env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
+  const { vars, problems } = validated(TelemetryVariables, env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return telemetryOf(vars);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const { vars, problems } = validated(EnvironmentVariables, env);
 
   if (vars.NODE_ENV === 'production') {
     if (!vars.DATABASE_URL)
@@ -258,6 +360,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === vars.PORT) {
+    problems.push(
+      'METRICS_PORT must differ from PORT: metrics are never served on the public port',
+    );
   }
   if (!validateCronExpression(vars.WARNINGS_PURGE_CRON).valid) {
     problems.push('WARNINGS_PURGE_CRON must be a cron expression, e.g. */5 * * * *');
@@ -296,6 +403,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // Tests run the purge themselves; every other process purges on the schedule.
     warningsPurgeEnabled: vars.WARNINGS_PURGE_ENABLED ?? vars.NODE_ENV !== 'test',
     warningsPurgeCron: vars.WARNINGS_PURGE_CRON,
+    streamsPerUser: vars.STREAMS_PER_USER,
+    streamHeartbeatMs: vars.STREAM_HEARTBEAT_MS,
+    streamAuthCheckIntervalMs: vars.STREAM_AUTH_CHECK_INTERVAL_MS,
+    telemetry: telemetryOf(vars),
   } satisfies AppConfig);
   return config;
 }
