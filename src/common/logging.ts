@@ -20,7 +20,7 @@ export function serializeError(err: Error): Record<string, unknown> {
 
 /** A URL as logged: the value of a stream ticket (?ticket=) replaced, the rest kept. */
 export function redactUrl(url: string): string {
-  return url.includes('ticket=') ? url.replace(/([?&]ticket=)[^&#]*/gi, '$1[redacted]') : url;
+  return /[?&]ticket=/i.test(url) ? url.replace(/([?&]ticket=)[^&#]*/gi, '$1[redacted]') : url;
 }
 
 /**

@@ -2,7 +2,7 @@
    purpose: with tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT) none of it may be loaded. */
 import type { TelemetryConfig } from '../config/app-config';
 import type * as Api from '@opentelemetry/api';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { InstrumentationBase } from '@opentelemetry/instrumentation';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IncomingMessage } from 'node:http';
 
@@ -25,7 +25,7 @@ export interface Tracing {
   traceparent(): string | undefined;
   /** The caller's role on the request's spans (never an id, email or token). */
   annotate(role: string): void;
-  readonly instrumentations: Instrumentation[];
+  readonly instrumentations: InstrumentationBase[];
   shutdown(): Promise<void>;
 }
 
@@ -77,14 +77,19 @@ export function startTracing(config: TelemetryConfig, options: TracingOptions = 
   // Global tracer provider, AsyncLocalStorage context manager, W3C traceparent propagation.
   provider.register();
 
-  const instrumentations: Instrumentation[] = [
+  const instrumentations: InstrumentationBase[] = [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => isUntracedRequest(req),
       redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
+      redactedQueryParams: REDACTED_QUERY_PARAMS,
       // Headers are never recorded (authorization, cookies): none are listed to capture.
     }),
     new FastifyOtelInstrumentation({
       registerOnInitialization: true,
+      // Its url.path is the raw URL, query string (a stream ticket) included: the path only.
+      requestHook: (span, request) => {
+        span.setAttribute('url.path', request.url.split('?')[0]);
+      },
       // One `request` span per request, not one per hook: the cost stays flat per request.
       instrumentHooks: false,
       instrumentHandler: false,
