@@ -279,8 +279,11 @@ describe('GET /warnings/stream', () => {
       expect(JSON.parse((await president.next('ready')).data)).toEqual({ replayed: 0 });
     });
 
-    it('a malformed Last-Event-ID or last_event_id is a 400 naming it', async () => {
+    it('a malformed Last-Event-ID or last_event_id is a 400 naming it; an empty one means from now', async () => {
       const [, auth] = await userWith(Role.USER, Organization.DEV);
+      const empty = await connect(auth, { path: '/warnings/stream?last_event_id=' });
+      expect(empty.status).toBe(200);
+      expect(JSON.parse((await empty.next('ready')).data)).toEqual({ replayed: 0 });
       for (const [headers, path, field] of [
         [{ 'last-event-id': 'abc' }, '/warnings/stream', 'Last-Event-ID'],
         [{ 'last-event-id': '12.not-a-uuid' }, '/warnings/stream', 'Last-Event-ID'],

@@ -53,7 +53,10 @@ function startEventStream(reply: FastifyReply): ServerResponse {
   return res;
 }
 
-/** Last-Event-ID (EventSource's own reconnects) wins over ?last_event_id= (a new EventSource). */
+/**
+ * Last-Event-ID (EventSource's own reconnects) wins over ?last_event_id= (a new EventSource);
+ * an empty one means "from now", so a client may always send its last id, even before it has one.
+ */
 function resumePointOf(
   header: string | string[] | undefined,
   query: string | undefined,
@@ -61,7 +64,7 @@ function resumePointOf(
   const given =
     typeof header === 'string' && header.trim() !== ''
       ? { value: header, field: 'Last-Event-ID' }
-      : query !== undefined
+      : query !== undefined && query.trim() !== ''
         ? { value: query, field: 'last_event_id' }
         : undefined;
   if (!given) return undefined;

@@ -16,7 +16,7 @@ export class StreamQueryDto {
   @ApiPropertyOptional({
     description:
       'Resume after this event id, like the Last-Event-ID header (which wins when both are ' +
-      'given): for a new EventSource, which cannot set that header.',
+      'given): for a new EventSource, which cannot set that header. Empty: from now.',
     maxLength: 60,
     example: '42.6f1c2e1e-3a4b-4c5d-8e9f-0a1b2c3d4e5f',
   })
