@@ -1,4 +1,4 @@
-import { AppProcess, runMigrations, waitFor } from './support/app-process';
+import { AppProcess, runMigrations, waitFor, within } from './support/app-process';
 import { authHeader, DbUser, insertUser } from './support/fixtures';
 import { httpRequest, json } from './support/http';
 import { createSharedDatabase, PgServer } from './support/postgres';
@@ -89,6 +89,30 @@ describe('warning stream across replicas', () => {
     expect(onA.events.filter((e) => e.event === 'warning').map((e) => e.id)).toEqual(
       onB.events.filter((e) => e.event === 'warning').map((e) => e.id),
     );
+  });
+});
+
+describe('warning stream and SIGTERM', () => {
+  it('open streams end at once with `closed` shutting_down; the process exits 0 without waiting on them', async () => {
+    const url = await createSharedDatabase('stream_sigterm');
+    await runMigrations(url);
+    const user = await insertUser(url, 'USER', 'DEV');
+    const app = await AppProcess.start({ DATABASE_URL: url });
+    const clients = await Promise.all([1, 2, 3].map(() => connect(app, user)));
+    try {
+      const started = Date.now();
+      app.signal('SIGTERM');
+      expect(await within(app.exited, 10_000)).toEqual({ code: 0, signal: null });
+      // main.ts gives up after 25 s: it never came near that.
+      expect(Date.now() - started).toBeLessThan(5000);
+      for (const c of clients) {
+        await c.waitEnded();
+        expect(c.dataOf('closed')).toEqual([{ reason: 'shutting_down' }]);
+      }
+    } finally {
+      for (const c of clients) c.close();
+      await app.kill();
+    }
   });
 });
 
