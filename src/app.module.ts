@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { SeedModule } from './seed/seed.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { UsersModule } from './users/users.module';
 import { WarningsModule } from './warnings/warnings.module';
 
@@ -21,6 +22,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         CommonModule,
+        ObservabilityModule,
         DatabaseModule,
         AuditModule,
         AuthModule,

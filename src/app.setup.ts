@@ -12,6 +12,11 @@ import type { Duplex } from 'node:stream';
 import { problem, ProblemDetailsFilter, toProblem } from './common/filters/problem-details.filter';
 import { createJsonBodyParser } from './common/json-body';
 import { createValidationPipe } from './common/pipes/validation.pipe';
+import type { AuthUser } from './common/auth-user';
+import { AppConfig } from './config/app-config';
+import { Metrics } from './observability/metrics';
+import { metricsWanted } from './observability/observability.module';
+import { activeTracing } from './observability/telemetry-state';
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -69,6 +74,43 @@ export function writeClientErrorProblem(err: NodeJS.ErrnoException, socket: Dupl
   socket.destroy(err);
 }
 
+/**
+ * Tracing and metrics hooks, added only when they are on (no cost otherwise): the response's
+ * W3C traceparent, the caller's role on the request's spans, and RED metrics per route
+ * pattern (`/warnings/:id`, never the raw URL; "unmatched" for paths that are no route).
+ */
+function observe(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const tracing = activeTracing();
+  if (tracing) {
+    fastify.addHook('onRequest', (_req, reply, done) => {
+      const traceparent = tracing.traceparent();
+      if (traceparent) void reply.header('traceparent', traceparent);
+      done();
+    });
+    fastify.addHook('onSend', (req, _reply, payload, done) => {
+      const user = (req as unknown as { user?: AuthUser }).user;
+      if (user) tracing.annotate(user.role);
+      done(null, payload);
+    });
+  }
+  if (metricsWanted(app.get(AppConfig).telemetry)) {
+    const metrics = app.get(Metrics);
+    fastify.addHook('onResponse', (req, reply, done) => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      // An event stream's "duration" is its lifetime: counted, not timed.
+      const stream = String(reply.raw.getHeader('content-type') ?? '').startsWith(
+        'text/event-stream',
+      );
+      metrics.requestCompleted(
+        { method: req.method, route, status: reply.statusCode },
+        stream ? undefined : reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  }
+}
+
 /** Everything main.ts and the tests share: pipes, filters, headers, docs, uploads. */
 export async function configureApp(app: NestFastifyApplication, logger: Logger): Promise<void> {
   app.useLogger(new NestPinoLogger(logger));
@@ -103,6 +145,7 @@ export async function configureApp(app: NestFastifyApplication, logger: Logger):
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
+  observe(app);
   fastify.addHook('onResponse', (req, reply, done) => {
     // /ping is polled every few seconds by the load balancer; keep it out of the logs.
     if (req.url !== '/ping' || reply.statusCode !== 200) {

@@ -1,3 +1,5 @@
+// First: tracing, when on, must patch http, fastify and pg before anything loads them.
+import './observability/preload';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,6 +12,7 @@ import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-pos
 import { runMigrationsWithLock } from './database/migration-runner';
 import { createLogger, writeRaw } from './common/logging';
 import { firstRunBanner, localUrl } from './seed/first-run';
+import { activeTracing } from './observability/telemetry-state';
 
 const SHUTDOWN_GRACE_MS = 25_000; // ECS kills 30 s after SIGTERM
 
@@ -66,9 +69,11 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
-    // app.close() stops accepting connections, waits for in-flight requests, closes the pool.
+    // app.close() ends the warning streams, stops accepting connections, waits for in-flight
+    // requests, closes the pool; then the last spans are sent.
     app
       .close()
+      .then(() => activeTracing()?.shutdown())
       .then(() => embedded?.stop())
       .then(
         () => process.exit(0),

@@ -89,6 +89,7 @@ function caller(
     active: ActiveStatus.ACTIVE,
     state: UserState.APPROVED,
     sessionId: '00000000-0000-0000-0000-000000000000', // lists never read it
+    tokenVersion: 0,
   };
 }
 

@@ -222,6 +222,7 @@ describe('pagination (cursor pages on every list)', () => {
           active: user.active,
           state: user.state,
           sessionId: '00000000-0000-0000-0000-000000000000', // lists never read it
+          tokenVersion: user.tokenVersion,
         },
         Object.assign(new ListWarningsQueryDto(), { limit: 20 }),
       );

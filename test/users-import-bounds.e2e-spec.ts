@@ -27,6 +27,7 @@ function caller(user: User): AuthUser {
     active: user.active,
     state: user.state,
     sessionId: '00000000-0000-4000-8000-000000000000',
+    tokenVersion: user.tokenVersion,
   };
 }
 

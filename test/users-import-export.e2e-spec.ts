@@ -497,6 +497,7 @@ describe('users import and export', () => {
           state: caller.state,
           active: caller.active,
           sessionId: randomUUID(),
+          tokenVersion: caller.tokenVersion,
         },
         { stream: file, filename: 'big.csv', mimetype: 'text/csv' },
       );

@@ -220,6 +220,9 @@ function appEnv(dbUrl: string, keys: string, port: number): NodeJS.ProcessEnv {
     RUN_MIGRATIONS_ON_START: 'false',
     WARNINGS_PURGE_ENABLED: 'false',
     ...(APP_NODE_OPTIONS ? { NODE_OPTIONS: APP_NODE_OPTIONS } : {}),
+    // Tracing and metrics as given to the bench (OTEL_EXPORTER_OTLP_ENDPOINT,
+    // OTEL_TRACES_SAMPLER_ARG=0.1, METRICS_PORT, ...): compare a run with them to one without.
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(OTEL_|METRICS_)/.test(k))),
   };
 }
 

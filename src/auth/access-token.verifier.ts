@@ -19,12 +19,18 @@ export const MAX_ACCESS_TOKEN_LENGTH = 4096;
  * database's clock, as the token's `exp` is by this process's: real time, both (the Clock
  * injectable, which tests move, governs sign-in and refresh).
  */
-const CALLER_BY_SESSION = `SELECT u.id, u.email, u.role, u.organization, u.state, u.active, u.token_version
+const CALLER_BY_SESSION = `SELECT s.id AS session_id, u.id, u.email, u.role, u.organization, u.state, u.active, u.token_version
 FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
   AND s.expires_at > now() AND s.last_used_at > now() - $3 * interval '1 second'`;
+/** The same re-read for many sessions at once (the periodic check of open streams). */
+const CALLERS_BY_SESSIONS = `SELECT s.id AS session_id, u.id, u.email, u.role, u.organization, u.state, u.active, u.token_version
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL
+  AND s.expires_at > now() AND s.last_used_at > now() - $2 * interval '1 second'`;
 
 interface CallerRow {
+  session_id: string;
   id: string;
   email: string;
   role: Role;
@@ -113,23 +119,54 @@ export class AccessTokenVerifier {
       c.sub,
       this.config.refreshIdleSeconds,
     ]);
-    const user = rows[0];
-    if (!user || user.token_version !== c.token_version) {
-      throw invalidToken('The session has ended; sign in again.');
-    }
-    if (user.active !== ActiveStatus.ACTIVE) {
-      throw AppError.unauthorized('This account is not active.', 'account_inactive');
-    }
-    return {
-      id: user.id,
-      email: user.email,
-      role: user.role,
-      organization: user.organization,
-      state: user.state,
-      active: user.active,
-      sessionId: c.sid,
-    };
+    return callerFrom(rows[0], c.token_version);
   }
+
+  /**
+   * The check authenticate() makes after the signature, again, for callers admitted earlier
+   * (open streams): each comes back as the caller re-read now, or as the 401 a new request with
+   * its token would get (session ended, user deleted or not ACTIVE, token_version bumped). One
+   * statement for all.
+   */
+  async revalidate(
+    callers: ReadonlyArray<Pick<AuthUser, 'id' | 'sessionId' | 'tokenVersion'>>,
+  ): Promise<Array<AuthUser | AppError>> {
+    if (callers.length === 0) return [];
+    const sessionIds = [...new Set(callers.map((c) => c.sessionId))];
+    const rows: CallerRow[] = await this.dataSource.query(CALLERS_BY_SESSIONS, [
+      sessionIds,
+      this.config.refreshIdleSeconds,
+    ]);
+    const bySession = new Map(rows.map((r) => [r.session_id, r]));
+    return callers.map((c) => {
+      const row = bySession.get(c.sessionId);
+      try {
+        return callerFrom(row?.id === c.id ? row : undefined, c.tokenVersion);
+      } catch (err) {
+        return err as AppError;
+      }
+    });
+  }
+}
+
+/** The caller behind a session row read for a token of this token_version, or the 401. */
+function callerFrom(row: CallerRow | undefined, tokenVersion: number): AuthUser {
+  if (!row || row.token_version !== tokenVersion) {
+    throw invalidToken('The session has ended; sign in again.');
+  }
+  if (row.active !== ActiveStatus.ACTIVE) {
+    throw AppError.unauthorized('This account is not active.', 'account_inactive');
+  }
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    organization: row.organization,
+    state: row.state,
+    active: row.active,
+    sessionId: row.session_id,
+    tokenVersion: row.token_version,
+  };
 }
 
 /** The JOSE header of a compact JWS, or undefined when it is not one. */

@@ -11,4 +11,9 @@ export interface AuthUser {
   active: ActiveStatus;
   /** The session the access token belongs to (its `sid` claim). */
   sessionId: string;
+  /**
+   * users.token_version when the token was checked: a long-lived connection (GET
+   * /warnings/stream) re-checks it with AccessTokenVerifier.revalidate.
+   */
+  tokenVersion: number;
 }

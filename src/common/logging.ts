@@ -6,6 +6,7 @@ import {
   type Logger,
   type LoggerOptions,
 } from 'pino';
+import { activeTracing } from '../observability/telemetry-state';
 
 /**
  * pino's error serializer copies every own property; a TypeORM QueryFailedError carries the
@@ -17,11 +18,18 @@ export function serializeError(err: Error): Record<string, unknown> {
   return out;
 }
 
+/** A URL as logged: the value of a stream ticket (?ticket=) replaced, the rest kept. */
+export function redactUrl(url: string): string {
+  return /[?&]ticket=/i.test(url) ? url.replace(/([?&]ticket=)[^&#]*/gi, '$1[redacted]') : url;
+}
+
 /**
  * One JSON line shape for every log line: ISO time, level as a word, no credentials.
  * Fastify logs each request with its id (x-request-id); Nest's own logs go through NestPinoLogger.
+ * With tracing on, every line written inside a request carries its trace_id and span_id.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const tracing = activeTracing();
   const options: LoggerOptions = {
     level,
     timestamp: stdTimeFunctions.isoTime,
@@ -45,11 +53,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       req: (req: { id: string; method: string; url: string }) => ({
         id: req.id,
         method: req.method,
-        url: req.url,
+        url: redactUrl(req.url),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       err: serializeError,
     },
+    ...(tracing ? { mixin: () => tracing.logFields() ?? {} } : {}),
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -5,6 +5,7 @@ import {
   IsFQDN,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   IsUrl,
@@ -46,9 +47,50 @@ const toLowerList = ({ value }: { value: unknown }): unknown =>
     : value;
 
 /**
+ * Tracing and metrics. Validated on their own too (loadTelemetryConfig): tracing must start
+ * before the app's modules load, so src/observability/preload.ts reads these first.
+ */
+class TelemetryVariables {
+  /** OTLP/HTTP collector (the ADOT sidecar: http://localhost:4318). Unset: tracing is off. */
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, e.g. http://localhost:4318' },
+  )
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @IsString()
+  @Matches(/^[\w.-]{1,100}$/, { message: 'OTEL_SERVICE_NAME must be letters, digits, . _ -' })
+  OTEL_SERVICE_NAME = 'portal-api';
+
+  /** Share of new traces recorded (parent-based: a caller's sampled flag is followed). */
+  @Type(() => Number)
+  @IsNumber({}, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  @Min(0, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  @Max(1, { message: 'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1' })
+  OTEL_TRACES_SAMPLER_ARG = 1;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  OTEL_METRIC_EXPORT_INTERVAL = 60_000;
+
+  /** Prometheus text format at http://METRICS_HOST:METRICS_PORT/metrics. Unset: none. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'METRICS_PORT must be a port number' })
+  @Min(1, { message: 'METRICS_PORT must be a port number' })
+  @Max(65535, { message: 'METRICS_PORT must be a port number' })
+  METRICS_PORT?: number;
+
+  @IsString()
+  METRICS_HOST = '127.0.0.1';
+}
+
+/**
  * Raw environment, validated once at start. Names match the variables. The database ones
  * (NODE_ENV, DATABASE_*, EMBEDDED_PG_*) live in ./database-config, which the migration and
- * purge tasks load alone.
+ * purge tasks load alone; the telemetry ones (above) are validated beside these.
  */
 class EnvironmentVariables extends DatabaseEnvironmentVariables {
   @Type(() => Number)
@@ -158,6 +200,24 @@ class EnvironmentVariables extends DatabaseEnvironmentVariables {
   WARNINGS_PURGE_CRON = '*/5 * * * *';
 
   @Type(() => Number)
+  @IsInt({ message: 'STREAMS_PER_USER must be a whole number from 1 to 100' })
+  @Min(1, { message: 'STREAMS_PER_USER must be a whole number from 1 to 100' })
+  @Max(100, { message: 'STREAMS_PER_USER must be a whole number from 1 to 100' })
+  STREAMS_PER_USER = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  STREAM_HEARTBEAT_MS = 15_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  STREAM_AUTH_CHECK_INTERVAL_MS = 5_000;
+
+  @Type(() => Number)
   @IsInt({ message: 'IMPORT_MAX_ROWS must be a whole number of rows' })
   @Min(1)
   @Max(10_000_000)
@@ -172,6 +232,17 @@ class EnvironmentVariables extends DatabaseEnvironmentVariables {
   @IsString()
   @MinLength(12, { message: 'SEED_PASSWORD must be at least 12 characters' })
   SEED_PASSWORD?: string;
+}
+
+export interface TelemetryConfig {
+  /** OTLP/HTTP base URL; undefined: no tracing and no OTLP metrics. */
+  otlpEndpoint?: string;
+  serviceName: string;
+  traceSampleRatio: number;
+  metricExportIntervalMs: number;
+  /** Serve Prometheus metrics on this port (never the public PORT); undefined: none. */
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** Typed, validated configuration. Injected as a value; never read process.env elsewhere. */
@@ -221,6 +292,12 @@ export class AppConfig extends DatabaseConfig {
   seedOnStart: boolean;
   /** The mock users' shared password; undefined means DEFAULT_SEED_PASSWORD (src/seed). */
   seedPassword?: string;
+  /** Open GET /warnings/stream connections one user may hold in one process (oldest closed). */
+  streamsPerUser: number;
+  streamHeartbeatMs: number;
+  /** How often open streams re-check their caller (deleted, deactivated, re-keyed users). */
+  streamAuthCheckIntervalMs: number;
+  telemetry: TelemetryConfig;
 }
 
 /** RFC 9068 / Auth0 guidance: access tokens are short-lived; refresh tokens carry the session. */
@@ -243,9 +320,28 @@ function seconds(value: unknown): number | undefined {
     : undefined;
 }
 
+function telemetryOf(vars: TelemetryVariables): TelemetryConfig {
+  return {
+    otlpEndpoint: vars.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''),
+    serviceName: vars.OTEL_SERVICE_NAME,
+    traceSampleRatio: vars.OTEL_TRACES_SAMPLER_ARG,
+    metricExportIntervalMs: vars.OTEL_METRIC_EXPORT_INTERVAL,
+    metricsPort: vars.METRICS_PORT,
+    metricsHost: vars.METRICS_HOST,
+  };
+}
+
+/** The tracing and metrics settings alone (the preload reads them before anything else). */
+export function loadTelemetryConfig(env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
+  const { vars, problems } = validateEnvironment(TelemetryVariables, env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return telemetryOf(vars);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const { vars, problems } = validateEnvironment(EnvironmentVariables, env);
-  problems.push(...databaseProblems(vars));
+  const telemetry = validateEnvironment(TelemetryVariables, env);
+  problems.push(...telemetry.problems, ...databaseProblems(vars));
 
   if (vars.NODE_ENV === 'production') {
     if (!vars.JWT_SIGNING_KEYS) {
@@ -316,6 +412,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!!vars.ADMIN_EMAIL !== !!vars.ADMIN_PASSWORD) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
+  if (telemetry.vars.METRICS_PORT !== undefined && telemetry.vars.METRICS_PORT === vars.PORT) {
+    problems.push(
+      'METRICS_PORT must differ from PORT: metrics are never served on the public port',
+    );
+  }
   if (!validateCronExpression(vars.WARNINGS_PURGE_CRON).valid) {
     problems.push('WARNINGS_PURGE_CRON must be a cron expression, e.g. */5 * * * *');
   }
@@ -358,6 +459,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // A first local run (embedded database) gets accounts to sign in with.
     seedOnStart: vars.SEED_ON_START ?? (!vars.DATABASE_URL && vars.NODE_ENV !== 'production'),
     seedPassword: vars.SEED_PASSWORD,
+    streamsPerUser: vars.STREAMS_PER_USER,
+    streamHeartbeatMs: vars.STREAM_HEARTBEAT_MS,
+    streamAuthCheckIntervalMs: vars.STREAM_AUTH_CHECK_INTERVAL_MS,
+    telemetry: telemetryOf(telemetry.vars),
   } satisfies AppConfig);
   return config;
 }

@@ -12,7 +12,10 @@ export interface WarningTarget {
 }
 
 /** A warning is addressed to a user of its role, in its organization or in any (null, ALL). */
-export function isAddressedTo(warning: WarningTarget, caller: WarningAudience): boolean {
+export function isAddressedTo(
+  warning: Pick<WarningTarget, 'targetRole' | 'targetOrg'>,
+  caller: WarningAudience,
+): boolean {
   return (
     warning.targetRole === caller.role &&
     (warning.targetOrg === null ||
@@ -26,11 +29,19 @@ export function isExpired(warning: Pick<WarningTarget, 'expiresAt'>, now: Date):
   return warning.expiresAt.getTime() <= now.getTime();
 }
 
+/** ADM hears of every warning; anyone else of those addressed to them (expired or not). */
+export function isInAudience(
+  warning: Pick<WarningTarget, 'targetRole' | 'targetOrg'>,
+  caller: WarningAudience,
+): boolean {
+  return caller.role === Role.ADM || isAddressedTo(warning, caller);
+}
+
 /**
  * Who may read a warning: nobody once it has expired; ADM every other one; anyone else only
- * those addressed to them. WarningsService.list applies the same rule in SQL.
+ * those addressed to them. WarningsService.list applies the same rule in SQL, and
+ * GET /warnings/stream the same rule to each event (src/warnings/stream/warning-events.ts).
  */
 export function canSeeWarning(warning: WarningTarget, caller: WarningAudience, now: Date): boolean {
-  if (isExpired(warning, now)) return false;
-  return caller.role === Role.ADM || isAddressedTo(warning, caller);
+  return !isExpired(warning, now) && isInAudience(warning, caller);
 }

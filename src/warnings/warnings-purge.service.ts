@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
-import { Warning } from './entities/warning.entity';
+import { Organization, Role } from '../users/user.enums';
+import { announcePurgedWarnings, returning } from './stream/warning-events';
 
 /** Any fixed 64-bit number, the same in every process that purges (not the migration key). */
 export const WARNINGS_PURGE_LOCK_KEY = 7_346_221_902;
@@ -15,7 +16,9 @@ export interface PurgeResult {
 
 /**
  * Deletes expired warnings. Every replica runs the schedule, so the delete happens under a
- * transaction-scoped advisory lock: whoever takes it purges, the others skip this tick.
+ * transaction-scoped advisory lock: whoever takes it purges, the others skip this tick. The
+ * rows are locked by the delete before the events lock is taken, the order every writer of
+ * warning_events keeps (no deadlock with a PATCH or DELETE).
  */
 @Injectable()
 export class WarningsPurgeService {
@@ -31,13 +34,21 @@ export class WarningsPurgeService {
         [WARNINGS_PURGE_LOCK_KEY],
       );
       if (!rows[0]?.locked) return { ran: false, deleted: 0 };
-      const result = await manager
-        .createQueryBuilder()
-        .delete()
-        .from(Warning)
-        .where('expires_at <= :now', { now: this.clock.now() })
-        .execute();
-      return { ran: true, deleted: result.affected ?? 0 };
+      const now = this.clock.now();
+      const deleted = await returning<{
+        id: string;
+        target_role: Role;
+        target_org: Organization | null;
+        expires_at: Date;
+      }>(
+        manager,
+        `DELETE FROM warnings WHERE expires_at <= $1
+         RETURNING id, target_role, target_org, expires_at`,
+        [now],
+      );
+      // Expiries no replica has announced yet get their event before the rows are gone.
+      await announcePurgedWarnings(manager, deleted);
+      return { ran: true, deleted: deleted.length };
     });
   }
 }

@@ -14,6 +14,8 @@ import { ListWarningsQueryDto } from './dto/list-warnings-query.dto';
 import { UpdateWarningDto } from './dto/update-warning.dto';
 import { WarningResponseDto } from './dto/warning-response.dto';
 import { Warning } from './entities/warning.entity';
+import { WarningEventKind } from './entities/warning-event.entity';
+import { recordWarningEvents, WarningJson } from './stream/warning-events';
 import { canSeeWarning, isExpired, WarningAudience } from './warning-visibility';
 
 const TARGET_TYPE = 'warning';
@@ -88,6 +90,15 @@ export class WarningsService {
       });
       await manager.save(Warning, warning);
       await this.record(manager, caller, 'warning.create', warning.id, null, warning);
+      await recordWarningEvents(manager, [
+        {
+          warningId: warning.id,
+          kind: WarningEventKind.CREATED,
+          targetRole: warning.targetRole,
+          targetOrg: warning.targetOrg,
+          payload: asJson(warning),
+        },
+      ]);
       return warning;
     });
   }
@@ -188,6 +199,19 @@ export class WarningsService {
       if (expiresAt !== undefined) warning.expiresAt = expiresAt;
       await manager.save(Warning, warning);
       await this.record(manager, caller, 'warning.update', id, before, warning);
+      const moved =
+        before.target_role !== warning.targetRole || before.target_org !== warning.targetOrg;
+      await recordWarningEvents(manager, [
+        {
+          warningId: id,
+          kind: WarningEventKind.UPDATED,
+          targetRole: warning.targetRole,
+          targetOrg: warning.targetOrg,
+          previousRole: moved ? before.target_role : null,
+          previousOrg: moved ? before.target_org : null,
+          payload: asJson(warning),
+        },
+      ]);
       return warning;
     });
   }
@@ -205,6 +229,14 @@ export class WarningsService {
         WarningResponseDto.from(warning),
         null,
       );
+      await recordWarningEvents(manager, [
+        {
+          warningId: id,
+          kind: WarningEventKind.DELETED,
+          targetRole: warning.targetRole,
+          targetOrg: warning.targetOrg,
+        },
+      ]);
     });
   }
 
@@ -249,6 +281,11 @@ export class WarningsService {
       manager,
     );
   }
+}
+
+/** The event payload: the warning exactly as the API answers it. */
+function asJson(warning: Warning): WarningJson {
+  return { ...WarningResponseDto.from(warning) };
 }
 
 function notFound(): AppError {

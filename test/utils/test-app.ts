@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { generateSigningKeysJson } from '../../src/auth/signing-keys';
@@ -21,8 +22,14 @@ export interface TestApp {
 /** One key set for every app of a test file, so their tokens work in each other. */
 export const TEST_SIGNING_KEYS = generateSigningKeysJson();
 
-/** The whole app in-process, on the test database; env overrides go through the real config loader. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The whole app in-process, on the test database; env overrides go through the real config
+ * loader. `logTo` receives the app's log lines (JSON) instead of silence.
+ */
+export async function createTestApp(
+  env: Record<string, string> = {},
+  { logTo }: { logTo?: DestinationStream } = {},
+): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: testDatabaseUrl(),
@@ -32,7 +39,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     DATABASE_POOL_SIZE: '5',
     ...env,
   });
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = logTo
+    ? createLogger('info', logTo)
+    : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config),
     createFastifyAdapter(logger),

@@ -22,10 +22,15 @@ export class ApprovalGuard implements CanActivate {
       context.getClass(),
     ]);
     if (allowed) return true;
-    throw AppError.forbidden(
-      `This account is ${user.state}, not APPROVED: until an administrator approves it, it ` +
-        'may only read GET /users/me and sign out.',
-      'account_not_approved',
-    );
+    throw notApproved(user.state);
   }
+}
+
+/** The refusal for a caller whose state is not APPROVED (also GET /warnings/stream tickets). */
+export function notApproved(state: UserState): AppError {
+  return AppError.forbidden(
+    `This account is ${state}, not APPROVED: until an administrator approves it, it ` +
+      'may only read GET /users/me and sign out.',
+    'account_not_approved',
+  );
 }

@@ -75,6 +75,27 @@ export function httpRequest(port: number, spec: RequestSpec): Promise<HttpResult
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
+      // An event stream never ends by itself: take what arrives until its `ready` event (or a
+      // moment), then hang up, so one request to GET /warnings/stream is one answer.
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        const finish = () => {
+          clearTimeout(cut);
+          done({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          });
+          req.destroy();
+        };
+        const cut = setTimeout(finish, 1000);
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          if (Buffer.concat(chunks).includes('event: ready')) finish();
+        });
+        res.on('error', finish);
+        res.on('end', finish);
+        return;
+      }
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err: NodeJS.ErrnoException) =>
         done({ status: 0, headers: {}, text: '', error: err.code ?? err.message }),
